@@ -1,0 +1,1 @@
+//! Reading capture files (pcap and pcapng) into decoded packets.

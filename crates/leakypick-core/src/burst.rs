@@ -1,0 +1,1 @@
+//! Burst detection (LeakyPick paper, section 4.1.1).

@@ -1,0 +1,1 @@
+//! Per-device inventory: counters, addresses and names, grouped by MAC address.

@@ -1,0 +1,1 @@
+//! Statistical probing (LeakyPick paper, section 4.1.2): idle window versus probe window.

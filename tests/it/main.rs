@@ -1,0 +1,3 @@
+//! The one integration-test binary. Each module tests one capability on real captures.
+
+mod util;
