@@ -1,1 +1,298 @@
-fn main() {}
+//! The `leakypick` command line: argument parsing and glue only. The work happens in
+//! `leakypick-app` (I/O, rendering) and `leakypick-core` (decoding, detectors).
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use leakypick_app::analyze::{analyze, AnalyzeOptions};
+use leakypick_app::capture::CaptureSource;
+use leakypick_app::compare::{compare_windows, CompareOptions, WindowSpec};
+use leakypick_app::names::DeviceNames;
+use leakypick_app::output::{write_analysis, write_comparison, Format};
+use leakypick_app::sample;
+use leakypick_core::probe::{Decision, ProbeConfig, ProbeTest};
+use leakypick_core::{BurstConfig, DestinationScope, DeviceKey, Mac, Timestamp};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Find the smart-home devices that send what they hear to the cloud.
+///
+/// leakypick implements LeakyPick (Mitev et al.): it watches each device's encrypted
+/// traffic and finds audio uploads by their rate (burst detection) and by comparing
+/// idle and probe windows (statistical probing).
+#[derive(Parser, Debug)]
+#[command(name = "leakypick", version, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Per-device traffic and detected audio uploads in capture files.
+    ///
+    /// Reads pcap and pcapng files (Ethernet, 802.11 monitor mode, Linux cooked, raw
+    /// IP, loopback), merged by time. Without FILE, analyses the bundled sample (an
+    /// Echo Dot activated once). Prints one row per device (by MAC address) and the
+    /// upload bursts: runs of at least N windows whose upload rate is above the
+    /// threshold.
+    Analyze(AnalyzeArgs),
+    /// Statistical probing: did a device's traffic change between an idle and a probe window?
+    ///
+    /// Compares the frames the device sent in the two windows with the paper's test
+    /// (Student's t-test on numpy 'auto'-binned counts of frame lengths and of
+    /// inter-arrival times) or better-founded tests on the raw samples. A p-value below
+    /// the threshold means the device reacted. Without FILE, uses the bundled sample.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct InputArgs {
+    /// Capture files (pcap or pcapng, decided by content); '-' reads standard input.
+    /// Several files are merged by timestamp.
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Output format. JSON prints one object per line; the shapes are documented in the README.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum FormatArg {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum PresetArg {
+    /// 1 s windows, 23 kbit/s, 2 windows in a row: finds short voice commands (measured on real captures).
+    Default,
+    /// The paper's parameters: 1 s windows, 23 kbit/s, 5 windows in a row.
+    Paper,
+}
+
+#[derive(clap::Args, Debug)]
+struct AnalyzeArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Device names: a text file with one 'MAC NAME' per line ('#' starts a comment).
+    #[arg(long, value_name = "FILE")]
+    names: Option<PathBuf>,
+    /// Burst-detection parameters to start from; the options below override them.
+    #[arg(long, value_enum, default_value_t = PresetArg::Default)]
+    preset: PresetArg,
+    /// Window length in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    window: Option<f64>,
+    /// Upload rate a window must exceed, in kbit/s.
+    #[arg(long, value_name = "KBIT/S")]
+    threshold_kbps: Option<f64>,
+    /// Number of consecutive windows above the threshold that make a burst.
+    #[arg(long, value_name = "N")]
+    min_windows: Option<u32>,
+    /// Count uploads to LAN destinations too (by default only frames to addresses
+    /// outside the local network count: not RFC 1918, ULA, link-local, multicast or broadcast).
+    #[arg(long)]
+    include_lan: bool,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+enum TestArg {
+    /// The paper's: Student's t-test on auto-binned counts.
+    Paper,
+    /// Welch's t-test on the raw values.
+    Welch,
+    /// Mann-Whitney U on the raw values.
+    MannWhitney,
+    /// Two-sample Kolmogorov-Smirnov on the raw values.
+    Ks,
+    /// Chi-square homogeneity test on the auto-binned counts.
+    Chi2,
+    /// Every test above.
+    All,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum DecideArg {
+    /// The packet-size p-value decides (the paper found it sufficient).
+    Size,
+    /// Fisher's combination of the size and inter-arrival p-values decides.
+    Combined,
+}
+
+#[derive(clap::Args, Debug)]
+struct CompareArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The device: its MAC address (or its IP address for captures without MACs).
+    #[arg(long, value_name = "MAC")]
+    device: String,
+    /// The idle window: START,END in epoch seconds, or +S,+S seconds after the first packet.
+    #[arg(long, value_name = "START,END", allow_hyphen_values = true)]
+    idle: WindowSpec,
+    /// The probe window, in the same form as --idle.
+    #[arg(long, value_name = "START,END", allow_hyphen_values = true)]
+    probe: WindowSpec,
+    /// The test to run.
+    #[arg(long, value_enum, default_value_t = TestArg::Paper)]
+    test: TestArg,
+    /// P-value threshold: below it the device reacted. The paper uses 0.42.
+    #[arg(long, default_value_t = 0.42)]
+    threshold: f64,
+    /// Which p-value decides.
+    #[arg(long, value_enum, default_value_t = DecideArg::Size)]
+    decide: DecideArg,
+    /// Use only the frames the device sent to the cloud (by default every frame it sent counts, as in the paper).
+    #[arg(long)]
+    cloud_only: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A closed pipe (e.g. `leakypick analyze | head`) is not an error.
+            if let Some(io) = err.root_cause().downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("leakypick: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Analyze(args) => run_analyze(args),
+        Command::Compare(args) => run_compare(args),
+    }
+}
+
+fn format_of(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Csv => Format::Csv,
+    }
+}
+
+/// Opens the input files, or the bundled sample when there are none.
+fn open_sources(input: &InputArgs) -> Result<Vec<CaptureSource>> {
+    if input.files.is_empty() {
+        let note = format!("leakypick: no capture given; using the {}", sample::SAMPLE_DESCRIPTION);
+        eprintln!("{note}");
+        return Ok(vec![CaptureSource::from_bytes(sample::SAMPLE_NAME, sample::SAMPLE_BYTES)?]);
+    }
+    let stdin_count = input.files.iter().filter(|p| p.as_os_str() == "-").count();
+    if stdin_count > 1 {
+        bail!("standard input ('-') can be read only once");
+    }
+    input
+        .files
+        .iter()
+        .map(|p| CaptureSource::open(p).map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn run_analyze(args: AnalyzeArgs) -> Result<()> {
+    let mut burst = match args.preset {
+        PresetArg::Default => BurstConfig::product_default(),
+        PresetArg::Paper => BurstConfig::paper(),
+    };
+    if let Some(w) = args.window {
+        burst.window_nanos = Timestamp::from_secs_f64(w)
+            .map(|t| t.0)
+            .filter(|_| w.is_finite() && w > 0.0)
+            .with_context(|| format!("--window {w}: give a positive number of seconds"))?;
+    }
+    if let Some(k) = args.threshold_kbps {
+        burst.threshold_bps = k * 1000.0;
+    }
+    if let Some(n) = args.min_windows {
+        burst.min_windows = n;
+    }
+    burst.validate().context("invalid burst-detection options")?;
+    let names = match &args.names {
+        Some(p) => DeviceNames::load(p)?,
+        None => DeviceNames::default(),
+    };
+    let opts = AnalyzeOptions {
+        burst,
+        scope: if args.include_lan { DestinationScope::All } else { DestinationScope::Cloud },
+        names,
+        ..AnalyzeOptions::default()
+    };
+    let sources = open_sources(&args.input)?;
+    let report = analyze(sources, &opts)?;
+    for w in &report.capture.warnings {
+        eprintln!("leakypick: warning: {w}");
+    }
+    if report.overflow_frames > 0 {
+        eprintln!(
+            "leakypick: warning: more than {} devices; {} frames of further devices were not counted",
+            opts.limits.max_devices, report.overflow_frames
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    write_analysis(&mut out, &report, format_of(args.input.format))?;
+    out.flush()?;
+    Ok(())
+}
+
+fn parse_device(s: &str) -> Result<DeviceKey> {
+    if let Ok(mac) = s.parse::<Mac>() {
+        return Ok(DeviceKey::Mac(mac));
+    }
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        return Ok(DeviceKey::Ip(ip));
+    }
+    bail!("--device '{s}' is neither a MAC address (like 68:db:f5:90:19:64) nor an IP address")
+}
+
+fn run_compare(args: CompareArgs) -> Result<()> {
+    let device = parse_device(&args.device)?;
+    if !(args.threshold.is_finite() && (0.0..=1.0).contains(&args.threshold)) {
+        bail!("--threshold {}: give a p-value between 0 and 1", args.threshold);
+    }
+    let tests = match args.test {
+        TestArg::All => ProbeTest::ALL.to_vec(),
+        TestArg::Paper => vec![ProbeTest::Paper],
+        TestArg::Welch => vec![ProbeTest::Welch],
+        TestArg::MannWhitney => vec![ProbeTest::MannWhitney],
+        TestArg::Ks => vec![ProbeTest::KolmogorovSmirnov],
+        TestArg::Chi2 => vec![ProbeTest::ChiSquare],
+    };
+    let opts = CompareOptions {
+        device,
+        idle: args.idle,
+        probe: args.probe,
+        tests,
+        config: ProbeConfig {
+            threshold: args.threshold,
+            decision: match args.decide {
+                DecideArg::Size => Decision::Size,
+                DecideArg::Combined => Decision::Combined,
+            },
+            ..ProbeConfig::paper()
+        },
+        scope: if args.cloud_only { DestinationScope::Cloud } else { DestinationScope::All },
+    };
+    let sources = open_sources(&args.input)?;
+    let report = compare_windows(sources, &opts)?;
+    for w in &report.capture.warnings {
+        eprintln!("leakypick: warning: {w}");
+    }
+    if report.device_packets == 0 {
+        eprintln!("leakypick: warning: device {device} sent no frames in scope in these captures");
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    write_comparison(&mut out, &report, format_of(args.input.format))?;
+    out.flush()?;
+    Ok(())
+}

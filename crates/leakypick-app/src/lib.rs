@@ -2,5 +2,16 @@
 //! command line. It reads capture files, attaches vendors and user-given names to
 //! devices, runs the core's detectors over a capture, and renders results as a
 //! table, JSON Lines or CSV.
+//!
+//! Modules follow the data flow: [`capture`] reads files into decoded packets,
+//! [`analyze`] and [`compare`] drive the core over them, [`output`] renders the
+//! reports, and [`oui`], [`names`] and [`sample`] supply vendors, user names and the
+//! bundled sample capture.
 
+pub mod analyze;
 pub mod capture;
+pub mod compare;
+pub mod names;
+pub mod oui;
+pub mod output;
+pub mod sample;

@@ -3,6 +3,23 @@
 //!
 //! Decoding never panics and never fails: a frame cut short by the snap length, or
 //! garbage, yields whatever fields could be read and leaves the rest `None`.
+//!
+//! This is the hot path of every analysis, so the decoders are hand-written: they
+//! read only the header fields leakypick uses, with bounds-checked slicing, and
+//! allocate nothing except the rare hostname hint. The pieces are
+//!
+//! - `link`: Ethernet (VLAN tags, 802.3 LLC/SNAP), Linux cooked v1/v2, NULL/LOOP;
+//! - `ip`: IPv4, IPv6 (with extension headers), TCP/UDP ports, raw-IP link types;
+//! - `wifi`: 802.11 frames, with or without a radiotap header;
+//! - `hint`: hostname hints from DHCP option 12 and mDNS answers.
+
+mod hint;
+mod ip;
+mod link;
+mod wifi;
+
+#[cfg(test)]
+mod tests;
 
 use crate::net::Mac;
 use std::net::IpAddr;
@@ -12,7 +29,8 @@ use std::net::IpAddr;
 pub enum LinkType {
     /// LINKTYPE_ETHERNET (1): Ethernet II, also 802.3 length-field frames and VLAN tags.
     Ethernet,
-    /// LINKTYPE_NULL (0) and LINKTYPE_LOOP (108): a 4-byte address family, then IP.
+    /// LINKTYPE_NULL (0): a 4-byte address family in the byte order of the host that
+    /// captured (either is accepted, since files move between machines), then IP.
     Null,
     /// LINKTYPE_LOOP (108): like NULL but the family is always big-endian.
     Loop,
@@ -95,24 +113,34 @@ pub struct HostnameHint {
 /// What could be read from one frame's headers.
 ///
 /// `src_mac` is the transmitter of the frame (the device that sent it). For 802.11
-/// data frames it is the source address (SA); for Linux cooked captures it is the
-/// one link-layer address the header carries. Fields that the link type does not
-/// carry, or that lie beyond the captured bytes, are `None`.
+/// data frames it is the source address (SA), for management frames address 2, for
+/// control frames the transmitter address when the subtype has one; for Linux cooked
+/// captures it is the one link-layer address the header carries, when that is an
+/// Ethernet MAC. Fields that the link type does not carry, or that lie beyond the
+/// captured bytes, are `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PacketMeta {
     pub src_mac: Option<Mac>,
     pub dst_mac: Option<Mac>,
-    /// The EtherType of the payload (after VLAN tags), when known.
+    /// The EtherType of the payload (after VLAN tags and LLC/SNAP), when known. For
+    /// link types without one (raw IP, NULL, LOOP) it is filled in from the IP
+    /// version, so that IPv4 is 0x0800 and IPv6 is 0x86dd whatever the link type.
+    /// An 802.3 frame without SNAP has none: its type/length field is a length.
     pub ethertype: Option<u16>,
     pub src_ip: Option<IpAddr>,
     pub dst_ip: Option<IpAddr>,
-    /// IP protocol number (6 TCP, 17 UDP, ...) of the innermost header reached.
+    /// IP protocol number (6 TCP, 17 UDP, ...) of the innermost header reached: after
+    /// IPv6 extension headers, or the extension header itself when the frame is cut
+    /// inside the chain.
     pub ip_proto: Option<u8>,
+    /// TCP or UDP ports, from unfragmented packets and first fragments only.
     pub src_port: Option<u16>,
     pub dst_port: Option<u16>,
     /// True when the frame carries a payload whose network layer cannot be read,
-    /// e.g. a protected (encrypted) 802.11 data frame. Such frames are counted as
-    /// possible cloud traffic because their destination cannot be known.
+    /// e.g. a protected (encrypted) 802.11 data frame, or an unprotected one whose
+    /// payload is not LLC/SNAP or was not captured. Such frames are counted as
+    /// possible cloud traffic because their destination cannot be known. Null data
+    /// frames, management and control frames are never opaque: they carry no traffic.
     pub opaque_payload: bool,
     /// True for Linux cooked captures whose packet type says "sent by us" (outgoing).
     pub outgoing: bool,
@@ -121,8 +149,50 @@ pub struct PacketMeta {
 }
 
 /// Decodes one frame. Never panics, whatever `data` holds.
+///
+/// Fields that the link type does not carry, or that lie beyond the captured bytes,
+/// stay `None`; the decoders stop at the first header they cannot read.
+#[inline]
 pub fn decode(link: LinkType, data: &[u8]) -> PacketMeta {
-    // Filled in by the decoder implementation.
-    let _ = (link, data);
-    PacketMeta::default()
+    let mut m = PacketMeta::default();
+    // Each decoder returns `None` as soon as a header runs past the captured bytes
+    // (or is not what it claims to be); what was filled in until then stays.
+    let _ = match link {
+        LinkType::Ethernet => link::ethernet(data, &mut m),
+        LinkType::Null => link::null(data, &mut m),
+        LinkType::Loop => link::loopback(data, &mut m),
+        LinkType::RawIp => ip::raw(data, &mut m, true, true),
+        LinkType::Ipv4 => ip::raw(data, &mut m, true, false),
+        LinkType::Ipv6 => ip::raw(data, &mut m, false, true),
+        LinkType::LinuxSll => link::sll(data, &mut m),
+        LinkType::LinuxSll2 => link::sll2(data, &mut m),
+        LinkType::Ieee80211 => wifi::ieee80211(data, &mut m),
+        LinkType::Radiotap => wifi::radiotap(data, &mut m),
+        LinkType::Other(_) => None,
+    };
+    m
+}
+
+/// Reads a big-endian `u16` at `off`, or `None` past the end (never overflows).
+#[inline(always)]
+fn be16(d: &[u8], off: usize) -> Option<u16> {
+    match d.get(off..) {
+        Some([a, b, ..]) => Some(u16::from_be_bytes([*a, *b])),
+        _ => None,
+    }
+}
+
+/// Reads a little-endian `u16` at `off` (radiotap fields are little-endian).
+#[inline(always)]
+fn le16(d: &[u8], off: usize) -> Option<u16> {
+    match d.get(off..) {
+        Some([a, b, ..]) => Some(u16::from_le_bytes([*a, *b])),
+        _ => None,
+    }
+}
+
+/// Reads the MAC address at `off`, or `None` when fewer than six bytes remain.
+#[inline(always)]
+fn mac_at(d: &[u8], off: usize) -> Option<Mac> {
+    Mac::from_slice(d.get(off..)?)
 }

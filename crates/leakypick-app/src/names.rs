@@ -1,0 +1,141 @@
+//! User-given device names: a small text file that maps MAC addresses to names.
+//!
+//! Format: one device per line, a MAC address, then whitespace, a comma, a semicolon or
+//! a tab, then the name (the rest of the line, trimmed). Blank lines and lines starting
+//! with `#` are ignored. The same MAC twice keeps the last name. Example:
+//!
+//! ```text
+//! # kitchen
+//! 68:db:f5:90:19:64  Echo Dot (kitchen)
+//! 00:03:7f:96:d8:ec, Blink hub
+//! ```
+
+use leakypick_core::Mac;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Names the user gave to devices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceNames {
+    names: HashMap<Mac, String>,
+}
+
+/// A names file that cannot be used, with the file and line.
+#[derive(Debug)]
+pub enum NamesError {
+    Read { path: PathBuf, source: std::io::Error },
+    Line { path: PathBuf, line: usize, message: String },
+}
+
+impl fmt::Display for NamesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NamesError::Read { path, source } => {
+                write!(f, "cannot read the names file {}: {source}", path.display())
+            }
+            NamesError::Line { path, line, message } => {
+                write!(f, "{}:{line}: {message}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for NamesError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NamesError::Read { source, .. } => Some(source),
+            NamesError::Line { .. } => None,
+        }
+    }
+}
+
+impl DeviceNames {
+    /// Reads a names file.
+    pub fn load(path: &Path) -> Result<DeviceNames, NamesError> {
+        let bytes = std::fs::read(path).map_err(|source| NamesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            NamesError::Line {
+                path: path.to_path_buf(),
+                line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+                message: "the file is not UTF-8 text".to_string(),
+            }
+        })?;
+        DeviceNames::parse(&text).map_err(|(line, message)| NamesError::Line {
+            path: path.to_path_buf(),
+            line,
+            message,
+        })
+    }
+
+    /// Parses the text of a names file; an error gives the 1-based line and the problem.
+    pub fn parse(text: &str) -> Result<DeviceNames, (usize, String)> {
+        let mut names = HashMap::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let split = line
+                .find(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .ok_or_else(|| {
+                    (i + 1, format!("expected 'MAC NAME', found only '{line}'"))
+                })?;
+            let (mac_text, rest) = line.split_at(split);
+            let mac: Mac = mac_text.parse().map_err(|e| (i + 1, format!("{e}")))?;
+            let name = rest
+                .trim_start_matches(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .trim();
+            if name.is_empty() {
+                return Err((i + 1, format!("no name after the MAC address {mac}")));
+            }
+            names.insert(mac, name.to_string());
+        }
+        Ok(DeviceNames { names })
+    }
+
+    pub fn get(&self, mac: Mac) -> Option<&str> {
+        self.names.get(&mac).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_separators_comments_and_short_octets() {
+        let n = DeviceNames::parse(
+            "# testbed\n68:db:f5:90:19:64 echodot3a\n\n4c:17:44:ec:b:82\thb-echodot-4\n00:03:7f:96:d8:ec, Blink hub \n",
+        )
+        .unwrap();
+        assert_eq!(n.len(), 3);
+        assert_eq!(n.get("68:db:f5:90:19:64".parse().unwrap()), Some("echodot3a"));
+        assert_eq!(n.get("4c:17:44:ec:0b:82".parse().unwrap()), Some("hb-echodot-4"));
+        assert_eq!(n.get("00:03:7f:96:d8:ec".parse().unwrap()), Some("Blink hub"));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = DeviceNames::parse("68:db:f5:90:19:64 ok\nnot-a-mac name\n").unwrap_err();
+        assert_eq!(e.0, 2);
+        assert!(e.1.contains("not-a-mac"), "{}", e.1);
+        let e = DeviceNames::parse("68:db:f5:90:19:64\n").unwrap_err();
+        assert_eq!(e.0, 1);
+        let e = DeviceNames::parse("68:db:f5:90:19:64 ,\n").unwrap_err();
+        assert!(e.1.contains("no name"), "{}", e.1);
+    }
+}
