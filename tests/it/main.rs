@@ -1,4 +1,6 @@
-//! The one integration-test binary. Each module tests one capability on real captures.
+//! The one integration-test binary. Each module tests one capability on real captures
+//! from `../shared/captures` (see `util::shared_captures`).
 
+mod analyze;
 mod capture;
 mod util;

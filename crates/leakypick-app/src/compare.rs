@@ -96,8 +96,9 @@ pub struct CompareOptions {
     pub probe: WindowSpec,
     pub tests: Vec<ProbeTest>,
     pub config: ProbeConfig,
-    /// Which of the device's frames count. The default, `All`, takes every frame the
-    /// device sent, as the paper does; `Cloud` keeps only uploads to the cloud.
+    /// Which of the device's frames count. `All` (the default) takes every frame the
+    /// device sent, whatever its destination or protocol, as the paper does; `Cloud`
+    /// keeps only its uploads to the cloud.
     pub scope: DestinationScope,
 }
 
@@ -129,7 +130,10 @@ pub fn compare_windows(sources: Vec<CaptureSource>, opts: &CompareOptions) -> Re
                 (opts.probe.start.resolve(f), opts.probe.end.resolve(f)),
             )
         });
-        if DeviceKey::sender(&p.meta) != Some(opts.device) || !is_upload(&p.meta, opts.scope) {
+        if DeviceKey::sender(&p.meta) != Some(opts.device) {
+            return;
+        }
+        if opts.scope == DestinationScope::Cloud && !is_upload(&p.meta, DestinationScope::Cloud) {
             return;
         }
         device_packets += 1;

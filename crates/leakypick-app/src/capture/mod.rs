@@ -8,11 +8,11 @@
 //! The format is decided by the magic number, never by the file name: several
 //! `*.pcap` files in the wild are pcapng.
 //!
-//! Reading streams through a bounded buffer ([`input`]): each source holds one buffer
+//! Reading streams through a bounded buffer (`input.rs`): each source holds one buffer
 //! of about a megabyte (less when many files are merged) and hands out records as
 //! slices of it, so nothing is copied per packet and memory does not grow with the
 //! file. The only per-packet work besides parsing the record header is
-//! [`leakypick_core::decode`].
+//! [`leakypick_core::decode()`].
 //!
 //! [`read_merged`] reads several sources at once in timestamp order with a k-way
 //! merge: each source holds at most one decoded packet waiting its turn. A source
@@ -33,6 +33,17 @@
 //!   [`CaptureStats::skipped`], and reported once per kind per file;
 //! - an I/O error while reading is a [`CaptureError`]: the disk or pipe is at fault,
 //!   and the user should know the analysis is incomplete.
+//!
+//! Decisions for odd but readable input, each documented where it is made:
+//!
+//! - a classic pcap record with a sub-second field of one second or more is skipped
+//!   ([`SkipReason::InvalidSubsecond`]), where tshark shows a malformed time;
+//! - a simple packet block (no timestamp) gets the time of the packet before it in
+//!   the same file, or the Unix epoch when there is none;
+//! - `wire_len` is the original length, or the captured length for a broken record
+//!   claiming fewer original than captured bytes;
+//! - pcapng timestamps are 64-bit and converted with 128-bit arithmetic, so times past
+//!   2106 are right; times outside 1678..2262 (the range of [`Timestamp`]) are skipped.
 //!
 //! # Why not `pcap-parser`'s readers
 //!
@@ -232,6 +243,17 @@ impl CaptureSource {
     }
 }
 
+impl std::fmt::Debug for CaptureSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureSource")
+            .field("name", &self.name)
+            .field("format", &self.format)
+            .field("offset", &self.input.offset())
+            .field("packets", &self.packets)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Totals after reading.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaptureStats {
@@ -251,7 +273,7 @@ pub struct CaptureStats {
 }
 
 /// Reads all sources, merged by timestamp (k-way merge; each file keeps its own order
-/// if it is not sorted), decoding each frame with [`leakypick_core::decode`] and calling
+/// if it is not sorted), decoding each frame with [`leakypick_core::decode()`] and calling
 /// `on_packet` for each, in time order. Streaming: holds at most one pending packet per
 /// source. Packets with equal timestamps come in the order of `sources`.
 ///
@@ -349,6 +371,7 @@ impl CaptureStats {
 // Shared between the format readers.
 // ---------------------------------------------------------------------------------
 
+#[derive(Debug)]
 enum Format {
     Pcap(PcapFormat),
     PcapNg(PcapNgFormat),
@@ -530,7 +553,7 @@ fn read_file_header(file: &str, input: &mut Input) -> Result<Format, CaptureErro
     }
     if magic == PCAPNG_MAGIC {
         let mut format = PcapNgFormat::default();
-        return match format.read_first_section(input) {
+        return match format.read_section_header(input) {
             Ok(()) => Ok(Format::PcapNg(format)),
             Err(Fail::Io { offset, error }) => Err(CaptureError::Read {
                 file: file.to_string(),

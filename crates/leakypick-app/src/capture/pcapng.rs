@@ -85,12 +85,6 @@ impl Resolution {
 }
 
 impl PcapNgFormat {
-    /// Reads the section header block that must start the file. The first four bytes
-    /// are already known to be the SHB type.
-    pub(crate) fn read_first_section(&mut self, input: &mut Input) -> Result<(), Fail> {
-        self.read_section_header(input)
-    }
-
     /// Reads blocks until the next packet, or the end of the file.
     ///
     /// Simple packet blocks carry no timestamp and no interface: they belong to
@@ -137,10 +131,10 @@ impl PcapNgFormat {
         }
     }
 
-    /// Reads a section header block at the start of the buffered input: its
-    /// byte-order magic sets the byte order of the section, and the interface list
-    /// starts again empty.
-    fn read_section_header(&mut self, input: &mut Input) -> Result<(), Fail> {
+    /// Reads a section header block at the start of the buffered input (the one that
+    /// starts the file, or a later one): its byte-order magic sets the byte order of
+    /// the section, and the interface list starts again empty.
+    pub(crate) fn read_section_header(&mut self, input: &mut Input) -> Result<(), Fail> {
         let offset = input.offset();
         let available = input.ensure(SHB_MIN_LEN).map_err(|e| Fail::io(offset, e))?;
         if available < 12 {
