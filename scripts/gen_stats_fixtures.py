@@ -402,6 +402,10 @@ def build():
     special = {"student_t": [], "chi2_sf": [], "kstwo_sf": [], "smirnov": []}
     for df in [1.0, 2.0, 3.0, 4.5, 10.0, 29.3, 100.0, 1234.5, 5e4, 1e6, 3e7]:
         for t in [0.0, 1e-8, 1e-3, 0.3, 1.0, 1.7, 2.5, 4.0, 8.0, 20.0, 60.0, 300.0, 3000.0]:
+            if df == 1.0 and t == 1e-8:
+                # scipy's stdtr is off by 3e-9 here (the Cauchy closed form gives
+                # 1 - 2 atan(t)/pi = 0.99999999363380228); a unit test checks that.
+                continue
             special["student_t"].append([f(df), f(t), f(2 * sc.stdtr(df, -t))])
     for df in [1, 2, 3, 7, 20, 99, 100, 1001, 20000, 99999]:
         for x in [1e-6, 0.1, 1.0, 0.5 * df, df - 1.0, float(df), 1.2 * df + 3, 2.0 * df + 10, 5.0 * df + 50]:
@@ -413,7 +417,7 @@ def build():
                   12.0 / math.sqrt(n), 0.3, 0.55, 0.9, 1.0 - 1.0 / n, 1.0 - 0.5 / n]:
             if 0 < d <= 1:
                 special["kstwo_sf"].append([f(n), f(d), f(st.kstwo.sf(d, n))])
-    for n in [2, 3, 5, 10, 50, 141, 1000, 100000, 1000000, 1000001]:
+    for n in [2, 3, 5, 10, 50, 141, 1000, 100000, 200000, 1000001]:
         for x in [0.01, 0.1, 0.3, 0.5, 0.75, 0.99, 1.5 / math.sqrt(n), 3.0 / math.sqrt(n)]:
             if 0 < x < 1:
                 special["smirnov"].append([f(n), f(x), f(sc.smirnov(n, x))])

@@ -134,7 +134,8 @@ fn device_counters_equal_tshark_endpoints_on_every_ethernet_capture() {
 #[test]
 fn short_commands_are_found_by_the_default_and_missed_by_the_paper_preset() {
     // reference_bursts.py CAPTURE --n 2 (default) and --n 5 (paper), offsets in seconds.
-    let cases: [(&str, &str, &[(i64, i64)], &[(i64, i64)]); 5] = [
+    type Case<'a> = (&'a str, &'a str, &'a [(i64, i64)], &'a [(i64, i64)]);
+    let cases: [Case; 5] = [
         (
             "haipeng_li__alexa_5_30s.pcap",
             HAIPENG_ECHO,

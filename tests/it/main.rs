@@ -3,4 +3,6 @@
 
 mod analyze;
 mod capture;
+mod compare;
+mod errors;
 mod util;

@@ -78,7 +78,7 @@ pub fn analyze(sources: Vec<CaptureSource>, opts: &AnalyzeOptions) -> Result<Ana
     if let Some(d) = detector {
         bursts.extend(d.finish());
     }
-    bursts.sort_by(|a, b| (a.start, a.device).cmp(&(b.start, b.device)));
+    bursts.sort_by_key(|b| (b.start, b.device));
     let devices = inventory
         .devices()
         .into_iter()

@@ -224,7 +224,7 @@ impl BurstDetector {
             }
         }
         let mut bursts: Vec<Burst> = ended.into_iter().map(|(k, r)| self.burst(k, r)).collect();
-        bursts.sort_by(|a, b| (a.start, a.device).cmp(&(b.start, b.device)));
+        bursts.sort_by_key(|b| (b.start, b.device));
         bursts
     }
 

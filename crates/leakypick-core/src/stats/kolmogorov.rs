@@ -454,20 +454,21 @@ impl Dd {
         self.hi + self.lo
     }
 
+    /// `self * 2^e`.
+    fn scale(self, e: i64) -> Dd {
+        Dd {
+            hi: ldexp(self.hi, e),
+            lo: ldexp(self.lo, e),
+        }
+    }
+
     /// Splits into a mantissa with `|hi|` in [0.5, 1) and a power of two.
     fn frexp(self) -> (Dd, i64) {
         if self.hi == 0.0 || !self.hi.is_finite() {
             return (self, 0);
         }
         let e = frexp_exp(self.hi);
-        let s = ldexp(1.0, -e);
-        (
-            Dd {
-                hi: self.hi * s,
-                lo: self.lo * s,
-            },
-            e,
-        )
+        (self.scale(-e), e)
     }
 }
 
@@ -492,6 +493,11 @@ struct Scaled {
 }
 
 impl Scaled {
+    const ONE: Scaled = Scaled {
+        man: Dd { hi: 0.5, lo: 0.0 },
+        exp: 1,
+    };
+
     fn from_dd(x: Dd) -> Scaled {
         let (man, exp) = x.frexp();
         Scaled { man, exp }
@@ -505,22 +511,87 @@ impl Scaled {
         }
     }
 
-    fn powi(base: Dd, mut m: u64) -> Scaled {
-        let mut result = Scaled {
-            man: Dd::new(0.5),
-            exp: 1,
-        };
-        let mut b = Scaled::from_dd(base);
-        while m > 0 {
-            if m & 1 == 1 {
-                result = result.mul(b);
+    fn div(self, o: Scaled) -> Scaled {
+        let (man, e) = self.man.div(o.man).frexp();
+        Scaled {
+            man,
+            exp: self.exp - o.exp + e,
+        }
+    }
+
+    /// The sum of two non-negative scaled numbers.
+    fn add(self, o: Scaled) -> Scaled {
+        if self.man.hi == 0.0 {
+            return o;
+        }
+        if o.man.hi == 0.0 {
+            return self;
+        }
+        let e = self.exp.max(o.exp);
+        let a = self.man.scale(self.exp - e);
+        let b = o.man.scale(o.exp - e);
+        let (man, k) = a.add(b).frexp();
+        Scaled { man, exp: e + k }
+    }
+
+    /// `self / o` as an f64 (0 when it underflows).
+    fn ratio(self, o: Scaled) -> f64 {
+        ldexp(self.man.hi / o.man.hi, self.exp - o.exp)
+    }
+
+    /// `base^m` for a positive `base`, like scipy's `pow2Scaled_D`: the leading
+    /// double is raised by binary powering with the exponent kept aside (so
+    /// nothing underflows, at most ~2 log2(m) roundings), and the low part enters
+    /// as the factor `(1 + lo/hi)^m`.
+    fn powi(base: Dd, m: u64) -> Scaled {
+        if m == 0 || base.hi == 0.0 {
+            return if m == 0 {
+                Scaled::ONE
+            } else {
+                Scaled {
+                    man: Dd::new(0.0),
+                    exp: 0,
+                }
+            };
+        }
+        let (man, e) = base.frexp();
+        let (mut res, mut res_e) = (1.0f64, 0i64);
+        let (mut b, mut b_e) = (man.hi, 0i64);
+        let mut k = m;
+        while k > 0 {
+            if k & 1 == 1 {
+                res *= b;
+                res_e += b_e;
+                let s = frexp_exp(res);
+                res = ldexp(res, -s);
+                res_e += s;
             }
-            m >>= 1;
-            if m > 0 {
-                b = b.mul(b);
+            k >>= 1;
+            if k > 0 {
+                b *= b;
+                b_e *= 2;
+                let s = frexp_exp(b);
+                b = ldexp(b, -s);
+                b_e += s;
             }
         }
-        result
+        // (1 + r)^m - 1 for r = lo/hi, as in scipy's pow_D.
+        let r = man.lo / man.hi;
+        let mf = m as f64;
+        let mut adj = mf * r;
+        if adj.abs() > 1e-8 {
+            if adj.abs() < 1e-4 {
+                adj += (mf * r) * ((mf - 1.0) / 2.0 * r);
+            } else {
+                adj = (mf * r.ln_1p()).exp_m1();
+            }
+        }
+        let (man, s) = Dd::two_sum(res, res * adj).frexp();
+        // m <= 2^63 and |e| <= 1100, so the exponent cannot overflow an i128;
+        // saturate rather than wrap in the i64 we keep.
+        let exp = i128::from(e) * i128::from(m) + i128::from(res_e) + i128::from(s);
+        let exp = i64::try_from(exp).unwrap_or(if exp < 0 { i64::MIN / 4 } else { i64::MAX / 4 });
+        Scaled { man, exp }
     }
 
     fn to_dd(self) -> Dd {
@@ -596,42 +667,34 @@ pub(crate) fn smirnov_sf(n: u64, x: f64) -> f64 {
         };
     }
     // Lower sum: P = x * sum_{v=0}^{n1mxfl} C(n,v) (1-x-v/n)^(n-v) (x+v/n)^(v-1).
+    // With nx = n x every term is n^-(n-1) C(n,v) (n-v-nx)^(n-v) (v+nx)^(v-1), so
+    // the sum is taken without the common factor and with exact bases.
     let n_terms = n1mxfl + 1;
-    let xd = Dd::new(x);
-    let mut c_man = Dd::new(0.5);
-    let mut c_exp: i64 = 1; // C(n, 0) = 1
-    let t2 = Scaled::powi(Dd::new(1.0).add(xd.neg()), n).to_dd();
-    let mut sum = t2.div(xd);
-    let vmid = ni / 2;
+    let mut c = Scaled::ONE; // C(n, v)
+    let mut sum = Scaled::powi(Dd::new(nf).add(nx.neg()), n).div(Scaled::from_dd(nx));
     for v in 1..n_terms {
         // C(n, v) = C(n, v-1) * (n - v + 1) / v
-        let rat = Dd::new((ni - v + 1) as f64).div(Dd::new(v as f64));
-        let (man, e) = c_man.mul(rat).frexp();
-        c_man = man;
-        c_exp += e;
-        let t2x = Dd::new((ni - v) as f64).div(Dd::new(nf)).add(xd.neg());
-        let t1x = Dd::new(v as f64).div(Dd::new(nf)).add(xd);
-        let term = Scaled {
-            man: c_man,
-            exp: c_exp,
-        }
-        .mul(Scaled::powi(t2x, (ni - v) as u64))
-        .mul(Scaled::powi(t1x, (v - 1) as u64))
-        .to_dd();
-        if term.hi.is_finite() && term.hi != 0.0 {
-            sum = sum.add(term);
-        }
-        if term.hi != 0.0 {
-            if 4.0 * (n_terms - v) as f64 * term.hi.abs() < f64::EPSILON * sum.hi
-                && v != n_terms - 1
-            {
-                break;
-            }
-        } else if v > vmid {
+        c = c
+            .mul(Scaled::from_dd(Dd::new((ni - v + 1) as f64)))
+            .div(Scaled::from_dd(Dd::new(v as f64)));
+        let base2 = Dd::new((ni - v) as f64).add(nx.neg());
+        let base1 = Dd::new(v as f64).add(nx);
+        let term = c
+            .mul(Scaled::powi(base2, (ni - v) as u64))
+            .mul(Scaled::powi(base1, (v - 1) as u64));
+        sum = sum.add(term);
+        // scipy's early exit: the remaining terms cannot reach an ulp of the sum.
+        let ratio = term.ratio(sum);
+        if 4.0 * (n_terms - v) as f64 * ratio < f64::EPSILON && v != n_terms - 1 {
             break;
         }
     }
-    xd.mul(sum).to_f64()
+    let scale = Scaled::powi(Dd::new(nf), n - 1);
+    Scaled::from_dd(Dd::new(x))
+        .mul(sum)
+        .div(scale)
+        .to_dd()
+        .to_f64()
 }
 
 #[cfg(test)]
