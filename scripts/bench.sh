@@ -66,14 +66,16 @@ bytes=$(stat -c %s "$big")
 
 # best_of CMD...: prints "seconds max_rss_kb" of the fastest of 3 runs.
 best_of() {
-    local best_t="" best_m=""
+    local best_t="" best_m="" stats
+    stats="$(mktemp)"
     cat "$big" > /dev/null
     for _ in 1 2 3; do
-        local out
-        out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
-        local t m; t=${out% *}; m=${out#* }
-        if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$m; fi
+        /usr/bin/time -o "$stats" -f "%e %M" "$@" > /dev/null 2>&1
+        local t m
+        read -r t m < "$stats"
+        if [ -z "$best_t" ] || awk -v a="$t" -v b="$best_t" 'BEGIN{exit !(a < b)}'; then best_t=$t; best_m=$m; fi
     done
+    rm -f "$stats"
     echo "$best_t $best_m"
 }
 
@@ -86,7 +88,10 @@ qbytes=$(stat -c %s "$quarter")
 echo
 echo "capture: $big, $((bytes / 1024 / 1024)) MB, $packets packets"
 printf "%-34s %9s %12s %10s\n" tool seconds "MB/s" "max RSS MB"
-row() { printf "%-34s %9.2f %12.0f %10.1f\n" "$1" "$2" "$(awk "BEGIN{print $bytes/1048576/$2}")" "$(awk "BEGIN{print $3/1024}")"; }
+row() {
+    printf "%-34s %9.2f %12.0f %10.1f\n" "$1" "$2" \
+        "$(awk -v b="$bytes" -v t="$2" 'BEGIN{print b/1048576/t}')" "$(awk -v m="$3" 'BEGIN{print m/1024}')"
+}
 row "leakypick analyze" "$lp_t" "$lp_m"
 row "tshark -q -z endpoints,eth" "$ts_t" "$ts_m"
 row "tcpdump -r -w /dev/null" "$td_t" "$td_m"

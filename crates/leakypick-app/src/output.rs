@@ -173,21 +173,19 @@ fn write_json_lines(out: &mut dyn Write, values: &[Value]) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes CSV sections: each section is a header row and its rows, and the first
-/// column of every row is the record type; sections are separated by a blank line.
-fn write_csv_sections(out: &mut dyn Write, sections: &[(Vec<&str>, Vec<Vec<String>>)]) -> io::Result<()> {
-    for (i, (header, rows)) in sections.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b"\n")?;
-        }
-        let mut w = csv::Writer::from_writer(&mut *out);
-        w.write_record(header).map_err(csv_io)?;
-        for row in rows {
-            w.write_record(row).map_err(csv_io)?;
-        }
-        w.flush()?;
+/// Writes one CSV section: a header row, then one row per record. The first column of
+/// every row is the record type; the caller separates sections with a blank line.
+fn write_csv_section(
+    out: &mut dyn Write,
+    columns: &[&str],
+    rows: impl Iterator<Item = Value>,
+) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(columns).map_err(csv_io)?;
+    for v in rows {
+        w.write_record(columns.iter().map(|c| value_to_cell(&v[*c]))).map_err(csv_io)?;
     }
-    Ok(())
+    w.flush()
 }
 
 fn csv_io(e: csv::Error) -> io::Error {
@@ -201,15 +199,6 @@ fn value_to_cell(v: &Value) -> String {
         Value::Array(a) => a.iter().map(value_to_cell).collect::<Vec<_>>().join(";"),
         other => other.to_string(),
     }
-}
-
-/// CSV rows built from the JSON shapes, so both formats always carry the same fields.
-fn csv_section(values: &[Value], columns: &[&'static str]) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let rows = values
-        .iter()
-        .map(|v| columns.iter().map(|c| value_to_cell(&v[*c])).collect())
-        .collect();
-    (columns.to_vec(), rows)
 }
 
 const DEVICE_COLUMNS: &[&str] = &[
@@ -229,24 +218,28 @@ const COMPARISON_COLUMNS: &[&str] = &[
 ];
 
 /// Writes an analysis in the chosen format.
+///
+/// JSON and CSV are written record by record, so memory does not grow with the number
+/// of bursts beyond the report itself.
 pub fn write_analysis(out: &mut dyn Write, report: &AnalyzeReport, format: Format) -> io::Result<()> {
-    let devices: Vec<Value> = report.devices.iter().map(device_json).collect();
-    let bursts: Vec<Value> = report.bursts.iter().map(|b| burst_json(b, report)).collect();
     let summary = summary_json(&report.capture, report.devices.len(), report.bursts.len());
     match format {
         Format::Json => {
-            write_json_lines(out, &devices)?;
-            write_json_lines(out, &bursts)?;
+            for d in &report.devices {
+                write_json_lines(out, &[device_json(d)])?;
+            }
+            for b in &report.bursts {
+                write_json_lines(out, &[burst_json(b, report)])?;
+            }
             write_json_lines(out, &[summary])
         }
-        Format::Csv => write_csv_sections(
-            out,
-            &[
-                csv_section(&devices, DEVICE_COLUMNS),
-                csv_section(&bursts, BURST_COLUMNS),
-                csv_section(&[summary], SUMMARY_COLUMNS),
-            ],
-        ),
+        Format::Csv => {
+            write_csv_section(out, DEVICE_COLUMNS, report.devices.iter().map(device_json))?;
+            out.write_all(b"\n")?;
+            write_csv_section(out, BURST_COLUMNS, report.bursts.iter().map(|b| burst_json(b, report)))?;
+            out.write_all(b"\n")?;
+            write_csv_section(out, SUMMARY_COLUMNS, std::iter::once(summary))
+        }
         Format::Table => write_analysis_table(out, report),
     }
 }
@@ -368,7 +361,7 @@ pub fn write_comparison(out: &mut dyn Write, report: &CompareReport, format: For
     let values: Vec<Value> = report.comparisons.iter().map(|c| comparison_json(c, report)).collect();
     match format {
         Format::Json => write_json_lines(out, &values),
-        Format::Csv => write_csv_sections(out, &[csv_section(&values, COMPARISON_COLUMNS)]),
+        Format::Csv => write_csv_section(out, COMPARISON_COLUMNS, values.into_iter()),
         Format::Table => {
             writeln!(
                 out,

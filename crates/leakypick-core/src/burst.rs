@@ -14,7 +14,9 @@
 
 use crate::inventory::DeviceKey;
 use crate::time::Timestamp;
-use std::collections::HashMap;
+/// A fast hash map with a fixed seed: keys are MAC and IP addresses, the maps are capped,
+/// and a fixed seed keeps the core free of randomness.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::fmt;
 
 /// Parameters of burst detection.
@@ -148,7 +150,7 @@ impl BurstDetector {
         BurstDetector {
             config,
             origin,
-            devices: HashMap::new(),
+            devices: HashMap::default(),
             hot_bytes: config.threshold_bps * config.window_secs() / 8.0,
             late_packets: 0,
         }

@@ -10,7 +10,9 @@ use crate::decode::{HostnameHint, PacketMeta};
 use crate::net::{is_local_ip, Mac};
 use crate::time::Timestamp;
 use crate::Packet;
-use std::collections::HashMap;
+/// A fast hash map with a fixed seed: keys are MAC and IP addresses, the maps are capped,
+/// and a fixed seed keeps the core free of randomness.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -155,7 +157,7 @@ pub struct Inventory {
 impl Inventory {
     pub fn new(limits: InventoryLimits, scope: DestinationScope) -> Inventory {
         Inventory {
-            devices: HashMap::new(),
+            devices: HashMap::default(),
             limits,
             scope,
             overflow_frames: 0,

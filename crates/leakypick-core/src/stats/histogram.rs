@@ -173,7 +173,7 @@ fn auto_layout(data: &[f64], opts: AutoBins) -> Result<Layout, StatsError> {
         };
         let delta = last - first;
         let ratio = (delta / width).ceil();
-        if !(ratio <= MAX_BINS as f64) {
+        if ratio.is_nan() || ratio > MAX_BINS as f64 {
             return Err(StatsError::TooManyBins {
                 bins: ratio,
                 max: MAX_BINS,

@@ -117,7 +117,7 @@ fn asymptotic_two_sided(u: f64, n1: usize, n2: usize, ties: &[f64]) -> f64 {
     let tie_term = pairwise_sum(&terms);
     let s = ((n1 * n2) as f64 / 12.0 * ((n as f64 + 1.0) - tie_term / (n * (n - 1)) as f64)).sqrt();
     let numerator = u - mu - 0.5;
-    if !(s > 0.0) {
+    if s.is_nan() || s <= 0.0 {
         // Every value tied: U equals its mean, so scipy's z is -inf and p clips to 1.
         return 1.0;
     }

@@ -96,7 +96,7 @@ fn finish(m1: f64, m2: f64, denom: f64, df: f64) -> Result<TestResult, StatsErro
         return Err(StatsError::ZeroVariance);
     }
     let t = (m1 - m2) / denom;
-    if !t.is_finite() || !(df > 0.0) {
+    if !t.is_finite() || df.is_nan() || df <= 0.0 {
         // Overflowing data (means near f64::MAX) is the only way here.
         return Err(StatsError::NonFinite);
     }
