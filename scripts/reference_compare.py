@@ -3,7 +3,7 @@
 used to derive the expected values in tests/it/compare.rs. tshark dissects the capture,
 numpy and scipy compute the statistics; nothing is shared with leakypick.
 
-    python3 scripts/reference_compare.py CAPTURE MAC IDLE_START IDLE_END PROBE_START PROBE_END
+    python3 scripts/reference_compare.py CAPTURE MAC IDLE_START IDLE_END PROBE_START PROBE_END [--installed-auto]
 
 Window bounds are seconds after the first packet; windows are half-open [start, end).
 Every frame whose Ethernet source is MAC counts (leakypick's default for compare).
@@ -30,8 +30,16 @@ def auto_edges(data):
     return fd if len(fd) > len(sturges) else sturges
 
 
+USE_INSTALLED_AUTO = "--installed-auto" in sys.argv
+if USE_INSTALLED_AUTO:
+    sys.argv.remove("--installed-auto")
+
+
 def paper_p(idle, probe):
-    edges = auto_edges(np.concatenate([idle, probe]))
+    data = np.concatenate([idle, probe])
+    # --installed-auto: the installed numpy's own bins='auto' (numpy >= 2.3 gives
+    # leakypick's --bin-rule numpy-2.3).
+    edges = np.histogram_bin_edges(data, bins="auto") if USE_INSTALLED_AUTO else auto_edges(data)
     f_s, _ = np.histogram(idle, bins=edges)
     f_pr, _ = np.histogram(probe, bins=edges)
     return len(edges) - 1, stats.ttest_ind(f_s, f_pr).pvalue

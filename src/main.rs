@@ -10,6 +10,7 @@ use leakypick_app::names::DeviceNames;
 use leakypick_app::output::{write_analysis, write_comparison, Format};
 use leakypick_app::sample;
 use leakypick_core::probe::{Decision, ProbeConfig, ProbeTest};
+use leakypick_core::stats::AutoBinRule;
 use leakypick_core::{BurstConfig, DestinationScope, DeviceKey, Mac, Timestamp};
 use std::io::Write;
 use std::path::PathBuf;
@@ -121,6 +122,15 @@ enum DecideArg {
     Combined,
 }
 
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum BinRuleArg {
+    /// numpy before 2.3: the smaller of the Sturges and Freedman-Diaconis widths.
+    NumpyLegacy,
+    /// numpy 2.3 and later: the Freedman-Diaconis width is first bounded below.
+    #[value(name = "numpy-2.3")]
+    Numpy23,
+}
+
 #[derive(clap::Args, Debug)]
 struct CompareArgs {
     #[command(flatten)]
@@ -143,6 +153,10 @@ struct CompareArgs {
     /// Which p-value decides.
     #[arg(long, value_enum, default_value_t = DecideArg::Size)]
     decide: DecideArg,
+    /// Which numpy version's bins='auto' rule bins the samples for the binned tests:
+    /// the one the paper used (before numpy 2.3), or numpy 2.3's.
+    #[arg(long, value_enum, default_value_t = BinRuleArg::NumpyLegacy)]
+    bin_rule: BinRuleArg,
     /// Use only the frames the device sent to the cloud (by default every frame it sent counts, as in the paper).
     #[arg(long)]
     cloud_only: bool,
@@ -183,9 +197,15 @@ fn format_of(f: FormatArg) -> Format {
 /// Opens the input files, or the bundled sample when there are none.
 fn open_sources(input: &InputArgs) -> Result<Vec<CaptureSource>> {
     if input.files.is_empty() {
-        let note = format!("leakypick: no capture given; using the {}", sample::SAMPLE_DESCRIPTION);
+        let note = format!(
+            "leakypick: no capture given; using the {}",
+            sample::SAMPLE_DESCRIPTION
+        );
         eprintln!("{note}");
-        return Ok(vec![CaptureSource::from_bytes(sample::SAMPLE_NAME, sample::SAMPLE_BYTES)?]);
+        return Ok(vec![CaptureSource::from_bytes(
+            sample::SAMPLE_NAME,
+            sample::SAMPLE_BYTES,
+        )?]);
     }
     let stdin_count = input.files.iter().filter(|p| p.as_os_str() == "-").count();
     if stdin_count > 1 {
@@ -215,14 +235,20 @@ fn run_analyze(args: AnalyzeArgs) -> Result<()> {
     if let Some(n) = args.min_windows {
         burst.min_windows = n;
     }
-    burst.validate().context("invalid burst-detection options")?;
+    burst
+        .validate()
+        .context("invalid burst-detection options")?;
     let names = match &args.names {
         Some(p) => DeviceNames::load(p)?,
         None => DeviceNames::default(),
     };
     let opts = AnalyzeOptions {
         burst,
-        scope: if args.include_lan { DestinationScope::All } else { DestinationScope::Cloud },
+        scope: if args.include_lan {
+            DestinationScope::All
+        } else {
+            DestinationScope::Cloud
+        },
         names,
         ..AnalyzeOptions::default()
     };
@@ -257,7 +283,10 @@ fn parse_device(s: &str) -> Result<DeviceKey> {
 fn run_compare(args: CompareArgs) -> Result<()> {
     let device = parse_device(&args.device)?;
     if !(args.threshold.is_finite() && (0.0..=1.0).contains(&args.threshold)) {
-        bail!("--threshold {}: give a p-value between 0 and 1", args.threshold);
+        bail!(
+            "--threshold {}: give a p-value between 0 and 1",
+            args.threshold
+        );
     }
     let tests = match args.test {
         TestArg::All => ProbeTest::ALL.to_vec(),
@@ -278,9 +307,17 @@ fn run_compare(args: CompareArgs) -> Result<()> {
                 DecideArg::Size => Decision::Size,
                 DecideArg::Combined => Decision::Combined,
             },
+            bin_rule: match args.bin_rule {
+                BinRuleArg::NumpyLegacy => AutoBinRule::Legacy,
+                BinRuleArg::Numpy23 => AutoBinRule::Numpy23,
+            },
             ..ProbeConfig::paper()
         },
-        scope: if args.cloud_only { DestinationScope::Cloud } else { DestinationScope::All },
+        scope: if args.cloud_only {
+            DestinationScope::Cloud
+        } else {
+            DestinationScope::All
+        },
     };
     let sources = open_sources(&args.input)?;
     let report = compare_windows(sources, &opts)?;

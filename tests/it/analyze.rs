@@ -45,7 +45,11 @@ fn burst_offsets(values: &[Value], mac: &str) -> Vec<(i64, i64)> {
 fn bundled_sample_finds_the_one_echo_dot_upload() {
     let run = leakypick(["analyze", "--format", "json"]);
     let values = run.json();
-    assert!(run.stderr.contains("bundled sample"), "must say it used the sample: {}", run.stderr);
+    assert!(
+        run.stderr.contains("bundled sample"),
+        "must say it used the sample: {}",
+        run.stderr
+    );
     // One upload burst, by the Echo Dot, 20-26 s after the first packet (the activation);
     // nothing near the 1-second idle blip at 42 s. Reference: reference_bursts.py --n 2.
     let bursts = of_type(&values, "burst");
@@ -56,7 +60,14 @@ fn bundled_sample_finds_the_one_echo_dot_upload() {
     assert_eq!(bursts[0]["windows"], 6);
     assert_eq!(bursts[0]["peak_bps"], 615464.0);
     let s = summary(&values);
-    assert_eq!((s["files"].as_u64(), s["packets"].as_u64(), s["skipped"].as_u64()), (Some(1), Some(2778), Some(0)));
+    assert_eq!(
+        (
+            s["files"].as_u64(),
+            s["packets"].as_u64(),
+            s["skipped"].as_u64()
+        ),
+        (Some(1), Some(2778), Some(0))
+    );
     // capinfos: first packet 2019-11-16 08:46:46.279109 UTC.
     assert_eq!(s["first"].as_f64(), Some(1573894006.279109));
 }
@@ -90,7 +101,10 @@ fn tshark_endpoints(path: &str) -> BTreeMap<String, [u64; 4]> {
     for line in text.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() == 7 && f[0].len() == 17 && f[0].matches(':').count() == 5 {
-            let n: Vec<u64> = f[3..7].iter().map(|x| x.parse().unwrap_or(u64::MAX)).collect();
+            let n: Vec<u64> = f[3..7]
+                .iter()
+                .map(|x| x.parse().unwrap_or(u64::MAX))
+                .collect();
             out.insert(f[0].to_string(), [n[0], n[1], n[2], n[3]]);
         }
     }
@@ -118,16 +132,28 @@ fn device_counters_equal_tshark_endpoints_on_every_ethernet_capture() {
             let n = |k: &str| d[k].as_u64().unwrap_or(u64::MAX);
             got.insert(
                 d["mac"].as_str().unwrap_or_default().to_string(),
-                [n("tx_packets"), n("tx_bytes"), n("rx_packets"), n("rx_bytes")],
+                [
+                    n("tx_packets"),
+                    n("tx_bytes"),
+                    n("rx_packets"),
+                    n("rx_bytes"),
+                ],
             );
         }
         // tshark also lists group addresses (broadcast, multicast), which are not devices.
         let unicast: BTreeMap<String, [u64; 4]> = expected
             .into_iter()
-            .filter(|(mac, _)| u8::from_str_radix(&mac[..2], 16).map(|b| b & 1 == 0).unwrap_or(false))
+            .filter(|(mac, _)| {
+                u8::from_str_radix(&mac[..2], 16)
+                    .map(|b| b & 1 == 0)
+                    .unwrap_or(false)
+            })
             .collect();
         assert!(!unicast.is_empty(), "{rel}: tshark listed no endpoints");
-        assert_eq!(got, unicast, "{rel}: devices differ from tshark's endpoints");
+        assert_eq!(
+            got, unicast,
+            "{rel}: devices differ from tshark's endpoints"
+        );
     }
 }
 
@@ -163,15 +189,31 @@ fn short_commands_are_found_by_the_default_and_missed_by_the_paper_preset() {
         (
             "sean_kennedy__flip_a_coin_5_30s.pcap",
             SEAN_ECHO,
-            &[(18, 21), (22, 24), (54, 57), (58, 60), (89, 93), (125, 129), (161, 166)],
+            &[
+                (18, 21),
+                (22, 24),
+                (54, 57),
+                (58, 60),
+                (89, 93),
+                (125, 129),
+                (161, 166),
+            ],
             &[(161, 166)],
         ),
     ];
     for (file, mac, default, paper) in cases {
         let path = shared_capture(&format!("smart-speakers/{file}"));
         let p = path.to_str().unwrap_or_default();
-        assert_eq!(burst_offsets(&analyze_json(&[p]), mac), default, "{file} default");
-        assert_eq!(burst_offsets(&analyze_json(&["--preset", "paper", p]), mac), paper, "{file} paper");
+        assert_eq!(
+            burst_offsets(&analyze_json(&[p]), mac),
+            default,
+            "{file} default"
+        );
+        assert_eq!(
+            burst_offsets(&analyze_json(&["--preset", "paper", p]), mac),
+            paper,
+            "{file} paper"
+        );
     }
 }
 
@@ -182,7 +224,9 @@ fn idle_hub_has_no_burst_in_nine_hours() {
     for preset in ["default", "paper"] {
         let values = analyze_json(&["--preset", preset, p]);
         assert!(of_type(&values, "burst").is_empty(), "{preset}");
-        assert!(of_type(&values, "device").iter().any(|d| d["mac"] == BLINK_HUB));
+        assert!(of_type(&values, "device")
+            .iter()
+            .any(|d| d["mac"] == BLINK_HUB));
     }
 }
 
@@ -197,14 +241,19 @@ fn camera_clip_uploads_use_original_lengths() {
     assert_eq!(b[0], (5, 16));
     assert_eq!(b[37], (605292, 605305));
     // Only the camera uploads.
-    assert!(of_type(&values, "burst").iter().all(|x| x["mac"] == BLINK_CAM));
+    assert!(of_type(&values, "burst")
+        .iter()
+        .all(|x| x["mac"] == BLINK_CAM));
 }
 
 #[test]
 fn several_files_merge_by_time_and_stdin_works() {
     let a = shared_capture("smart-speakers/echodot3a_active.pcap");
     let b = shared_capture("smart-speakers/haipeng_li__alexa_5_30s.pcap");
-    let (pa, pb) = (a.to_str().unwrap_or_default(), b.to_str().unwrap_or_default());
+    let (pa, pb) = (
+        a.to_str().unwrap_or_default(),
+        b.to_str().unwrap_or_default(),
+    );
     // haipeng_li (2018) is earlier than the Echo Dot capture (2019) though given second:
     // the merged stream starts with it and the summary spans both.
     let values = analyze_json(&[pa, pb]);
@@ -218,13 +267,22 @@ fn several_files_merge_by_time_and_stdin_works() {
     assert_eq!(s["last"], summary(&one_a)["last"]);
     // The bursts of both captures are found after the merge. Windows are aligned to the
     // merged stream's first packet, so the Echo Dot's burst may shift by under a window.
-    let haipeng: Vec<&Value> = of_type(&values, "burst").into_iter().filter(|x| x["mac"] == HAIPENG_ECHO).collect();
+    let haipeng: Vec<&Value> = of_type(&values, "burst")
+        .into_iter()
+        .filter(|x| x["mac"] == HAIPENG_ECHO)
+        .collect();
     assert_eq!(haipeng.len(), 5);
-    let echo: Vec<&Value> = of_type(&values, "burst").into_iter().filter(|x| x["mac"] == ECHO).collect();
+    let echo: Vec<&Value> = of_type(&values, "burst")
+        .into_iter()
+        .filter(|x| x["mac"] == ECHO)
+        .collect();
     assert_eq!(echo.len(), 1);
     let alone = summary(&one_a)["first"].as_f64().unwrap_or_default() + 20.0;
     let start = echo[0]["start"].as_f64().unwrap_or_default();
-    assert!((start - alone).abs() < 1.0, "Echo Dot burst at {start}, alone at {alone}");
+    assert!(
+        (start - alone).abs() < 1.0,
+        "Echo Dot burst at {start}, alone at {alone}"
+    );
 
     let bytes = std::fs::read(&a).unwrap_or_default();
     let run = leakypick_with_stdin(["analyze", "--format", "json", "-"], Some(&bytes));
@@ -236,26 +294,47 @@ fn names_file_and_vendors() {
     // devices.txt is the smart-speakers-study's own MAC -> name list.
     let names = shared_capture("smart-speakers/devices.txt");
     let values = analyze_json(&["--names", names.to_str().unwrap_or_default()]);
-    let echo = of_type(&values, "device").into_iter().find(|d| d["mac"] == ECHO).cloned();
+    let echo = of_type(&values, "device")
+        .into_iter()
+        .find(|d| d["mac"] == ECHO)
+        .cloned();
     let echo = echo.unwrap_or_default();
     assert_eq!(echo["names"][0], "echodot3a");
     assert_eq!(echo["vendor"], "Amazon Technologies Inc.");
     assert_eq!(echo["ips"], serde_json::json!(["192.168.12.112"]));
-    let other = of_type(&values, "device").into_iter().find(|d| d["mac"] == "fc:65:de:5f:15:0a").cloned();
+    let other = of_type(&values, "device")
+        .into_iter()
+        .find(|d| d["mac"] == "fc:65:de:5f:15:0a")
+        .cloned();
     assert_eq!(other.unwrap_or_default()["names"][0], "t-echodot");
 }
 
 #[test]
 fn table_and_csv_carry_the_same_results() {
     let table = leakypick(["analyze"]).ok().to_string();
-    assert!(table.contains(ECHO) && table.contains("Amazon Technologies Inc."), "{table}");
+    assert!(
+        table.contains(ECHO) && table.contains("Amazon Technologies Inc."),
+        "{table}"
+    );
     assert!(table.contains("1 burst"), "{table}");
     assert!(table.contains("224138"), "{table}");
     let csv = leakypick(["analyze", "--format", "csv"]).ok().to_string();
     let sections: Vec<&str> = csv.split("\n\n").collect();
     assert_eq!(sections.len(), 3, "{csv}");
     assert!(sections[0].starts_with("type,mac,id,vendor,names,ips,tx_packets,tx_bytes"));
-    assert_eq!(sections[0].lines().count(), 1 + 5, "header and five devices");
-    assert!(sections[1].lines().nth(1).unwrap_or_default().starts_with(&format!("burst,{ECHO},")));
-    assert!(sections[2].lines().nth(1).unwrap_or_default().starts_with("summary,1,2778,0,"));
+    assert_eq!(
+        sections[0].lines().count(),
+        1 + 5,
+        "header and five devices"
+    );
+    assert!(sections[1]
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .starts_with(&format!("burst,{ECHO},")));
+    assert!(sections[2]
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .starts_with("summary,1,2778,0,"));
 }

@@ -14,21 +14,33 @@ use crate::util::{leakypick, of_type, shared_capture};
 use serde_json::Value;
 
 fn close(got: &Value, want: f64, what: &str) {
-    let g = got.as_f64().unwrap_or_else(|| panic!("{what}: not a number: {got}"));
+    let g = got
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: not a number: {got}"));
     let rel = ((g - want) / want).abs();
-    assert!(rel <= 1e-9, "{what}: got {g}, numpy/scipy {want} (relative error {rel:e})");
+    assert!(
+        rel <= 1e-9,
+        "{what}: got {g}, numpy/scipy {want} (relative error {rel:e})"
+    );
 }
 
 fn compare(args: &[&str]) -> Vec<Value> {
     let mut all = vec!["compare", "--format", "json", "--test", "all"];
     all.extend_from_slice(args);
     let values = leakypick(all).json();
-    assert_eq!(of_type(&values, "comparison").len(), 5, "one object per test");
+    assert_eq!(
+        of_type(&values, "comparison").len(),
+        5,
+        "one object per test"
+    );
     values
 }
 
 fn test<'a>(values: &'a [Value], name: &str) -> &'a Value {
-    values.iter().find(|v| v["test"] == name).unwrap_or_else(|| panic!("no {name} result"))
+    values
+        .iter()
+        .find(|v| v["test"] == name)
+        .unwrap_or_else(|| panic!("no {name} result"))
 }
 
 struct Expected {
@@ -51,14 +63,25 @@ fn check(values: &[Value], e: &Expected) {
     close(&paper["p_combined"], e.paper[2], "paper p_combined");
     assert_eq!(paper["reacted"], e.paper[0] < 0.42);
     close(&test(values, "welch")["p_size"], e.welch, "welch p_size");
-    close(&test(values, "mann-whitney")["p_size"], e.mann_whitney, "mann-whitney p_size");
+    close(
+        &test(values, "mann-whitney")["p_size"],
+        e.mann_whitney,
+        "mann-whitney p_size",
+    );
     close(&test(values, "ks")["p_size"], e.ks, "ks p_size");
 }
 
 #[test]
 fn echo_dot_idle_versus_activation_on_the_bundled_sample() {
     // reference_compare.py echodot3a_active.pcap 68:db:f5:90:19:64 0 19 19 38
-    let values = compare(&["--device", "68:db:f5:90:19:64", "--idle", "+0,+19", "--probe", "+19,+38"]);
+    let values = compare(&[
+        "--device",
+        "68:db:f5:90:19:64",
+        "--idle",
+        "+0,+19",
+        "--probe",
+        "+19,+38",
+    ]);
     check(
         &values,
         &Expected {
@@ -96,7 +119,11 @@ fn echo_idle_versus_a_voice_command() {
             idle: 3,
             probe: 145,
             bins: 9,
-            paper: [0.26856775339615724, 0.012518716790207138, 0.022510031274296915],
+            paper: [
+                0.26856775339615724,
+                0.012518716790207138,
+                0.022510031274296915,
+            ],
             welch: 4.081635464006827e-16,
             mann_whitney: 7.648352669652747e-06,
             ks: 0.00031734278309620753,
@@ -108,14 +135,25 @@ fn echo_idle_versus_a_voice_command() {
 #[test]
 fn two_idle_windows_of_different_lengths_fool_the_paper_test() {
     // reference_compare.py echodot3a_active.pcap 68:db:f5:90:19:64 0 10 10 11
-    let values = compare(&["--device", "68:db:f5:90:19:64", "--idle", "+0,+10", "--probe", "+10,+11"]);
+    let values = compare(&[
+        "--device",
+        "68:db:f5:90:19:64",
+        "--idle",
+        "+0,+10",
+        "--probe",
+        "+10,+11",
+    ]);
     check(
         &values,
         &Expected {
             idle: 237,
             probe: 23,
             bins: 10,
-            paper: [0.37631559150061367, 0.005484542640441363, 0.014825436463090175],
+            paper: [
+                0.37631559150061367,
+                0.005484542640441363,
+                0.014825436463090175,
+            ],
             welch: 0.2443865115248315,
             mann_whitney: 0.8628852808937886,
             ks: 1.0,
@@ -126,7 +164,14 @@ fn two_idle_windows_of_different_lengths_fool_the_paper_test() {
 #[test]
 fn a_window_without_frames_gives_no_p_value_and_says_why() {
     // 18:74:2e:41:4d:35 is first seen 8.4 s after the first packet (tshark).
-    let values = compare(&["--device", "18:74:2e:41:4d:35", "--idle", "+0,+5", "--probe", "+5,+40"]);
+    let values = compare(&[
+        "--device",
+        "18:74:2e:41:4d:35",
+        "--idle",
+        "+0,+5",
+        "--probe",
+        "+5,+40",
+    ]);
     for v in of_type(&values, "comparison") {
         assert_eq!(v["idle_packets"], 0);
         assert!(v["p_size"].is_null() && v["p_iat"].is_null() && v["p_combined"].is_null());
@@ -134,19 +179,86 @@ fn a_window_without_frames_gives_no_p_value_and_says_why() {
         let why = v["missing"]["p_size"].as_str().unwrap_or_default();
         assert!(why.contains("idle window has 0 packets"), "{why}");
     }
-    let table = leakypick(["compare", "--device", "18:74:2e:41:4d:35", "--idle", "+0,+5", "--probe", "+5,+40"]);
-    assert!(table.ok().contains("idle window has 0 packets"), "{}", table.stdout);
+    let table = leakypick([
+        "compare",
+        "--device",
+        "18:74:2e:41:4d:35",
+        "--idle",
+        "+0,+5",
+        "--probe",
+        "+5,+40",
+    ]);
+    assert!(
+        table.ok().contains("idle window has 0 packets"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
 fn bad_arguments_are_explained() {
-    let r = leakypick(["compare", "--device", "nope", "--idle", "+0,+5", "--probe", "+5,+10"]);
-    assert!(r.fails().contains("--device 'nope'"), "{}", r.stderr);
-    let r = leakypick(["compare", "--device", "68:db:f5:90:19:64", "--idle", "+5,+1", "--probe", "+5,+10"]);
-    assert!(!r.status.success());
-    assert!(r.stderr.contains("the end is not after the start"), "{}", r.stderr);
     let r = leakypick([
-        "compare", "--device", "68:db:f5:90:19:64", "--idle", "+0,+5", "--probe", "+5,+10", "--threshold", "2",
+        "compare", "--device", "nope", "--idle", "+0,+5", "--probe", "+5,+10",
+    ]);
+    assert!(r.fails().contains("--device 'nope'"), "{}", r.stderr);
+    let r = leakypick([
+        "compare",
+        "--device",
+        "68:db:f5:90:19:64",
+        "--idle",
+        "+5,+1",
+        "--probe",
+        "+5,+10",
+    ]);
+    assert!(!r.status.success());
+    assert!(
+        r.stderr.contains("the end is not after the start"),
+        "{}",
+        r.stderr
+    );
+    let r = leakypick([
+        "compare",
+        "--device",
+        "68:db:f5:90:19:64",
+        "--idle",
+        "+0,+5",
+        "--probe",
+        "+5,+10",
+        "--threshold",
+        "2",
     ]);
     assert!(r.fails().contains("--threshold"), "{}", r.stderr);
+}
+
+#[test]
+fn numpy_2_3_binning_on_request() {
+    // reference_compare.py echodot3a_active.pcap 68:db:f5:90:19:64 0 19 19 38 --installed-auto
+    // with numpy 2.4.6, whose bins='auto' is the 2.3 rule: 67 bins instead of 12.
+    let values = leakypick([
+        "compare",
+        "--format",
+        "json",
+        "--device",
+        "68:db:f5:90:19:64",
+        "--idle",
+        "+0,+19",
+        "--probe",
+        "+19,+38",
+        "--bin-rule",
+        "numpy-2.3",
+    ])
+    .json();
+    let paper = test(&values, "paper");
+    assert_eq!(paper["bins"], 67);
+    assert_eq!(paper["bin_rule"], "numpy-2.3");
+    close(
+        &paper["p_size"],
+        0.7360978676950981,
+        "paper p_size (numpy 2.3 bins)",
+    );
+    close(
+        &paper["p_iat"],
+        0.5652500038057854,
+        "paper p_iat (numpy 2.3 bins)",
+    );
 }

@@ -92,16 +92,26 @@ where
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_leakypick"))
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run leakypick: {e}"));
     if let Some(bytes) = stdin {
-        let mut pipe = child.stdin.take().unwrap_or_else(|| panic!("no stdin pipe"));
-        pipe.write_all(bytes).unwrap_or_else(|e| panic!("writing stdin: {e}"));
+        let mut pipe = child
+            .stdin
+            .take()
+            .unwrap_or_else(|| panic!("no stdin pipe"));
+        pipe.write_all(bytes)
+            .unwrap_or_else(|e| panic!("writing stdin: {e}"));
     }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("waiting for leakypick: {e}"));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for leakypick: {e}"));
     Run {
         status: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -121,7 +131,13 @@ pub fn tshark(args: &[&str]) -> String {
     let out = std::process::Command::new("tshark")
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("tshark is required by this test (scripts/test.sh installs it): {e}"));
-    assert!(out.status.success(), "tshark {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        .unwrap_or_else(|e| {
+            panic!("tshark is required by this test (scripts/test.sh installs it): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "tshark {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -52,7 +52,10 @@ impl AnalyzeReport {
 }
 
 /// Reads the sources (merged by time) and runs the inventory and the burst detector.
-pub fn analyze(sources: Vec<CaptureSource>, opts: &AnalyzeOptions) -> Result<AnalyzeReport, CaptureError> {
+pub fn analyze(
+    sources: Vec<CaptureSource>,
+    opts: &AnalyzeOptions,
+) -> Result<AnalyzeReport, CaptureError> {
     let mut inventory = Inventory::new(opts.limits, opts.scope);
     let mut detector: Option<BurstDetector> = None;
     let mut bursts = Vec::new();

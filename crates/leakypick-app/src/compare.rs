@@ -59,7 +59,9 @@ impl std::str::FromStr for WindowSpec {
                 Some(rest) => (true, rest),
                 None => (false, t),
             };
-            let secs: f64 = num.parse().map_err(|_| err(&format!("'{t}' is not a number")))?;
+            let secs: f64 = num
+                .parse()
+                .map_err(|_| err(&format!("'{t}' is not a number")))?;
             let ts = Timestamp::from_secs_f64(secs)
                 .filter(|_| secs.is_finite())
                 .ok_or_else(|| err(&format!("'{t}' is out of range")))?;
@@ -116,7 +118,10 @@ pub struct CompareReport {
 }
 
 /// Collects the device's frames in both windows and runs the tests.
-pub fn compare_windows(sources: Vec<CaptureSource>, opts: &CompareOptions) -> Result<CompareReport, CaptureError> {
+pub fn compare_windows(
+    sources: Vec<CaptureSource>,
+    opts: &CompareOptions,
+) -> Result<CompareReport, CaptureError> {
     let mut first: Option<Timestamp> = None;
     let mut windows: Option<((Timestamp, Timestamp), (Timestamp, Timestamp))> = None;
     let mut idle = WindowSample::default();
@@ -154,7 +159,16 @@ pub fn compare_windows(sources: Vec<CaptureSource>, opts: &CompareOptions) -> Re
     let comparisons = opts
         .tests
         .iter()
-        .map(|&test| compare(&idle, &probe, ProbeConfig { test, ..opts.config }))
+        .map(|&test| {
+            compare(
+                &idle,
+                &probe,
+                ProbeConfig {
+                    test,
+                    ..opts.config
+                },
+            )
+        })
         .collect();
     Ok(CompareReport {
         device: opts.device,
@@ -177,7 +191,10 @@ mod tests {
         assert_eq!(w.start, Bound::Relative(0));
         assert_eq!(w.end, Bound::Relative(19_500_000_000));
         let w: WindowSpec = "1573893986,1573894000".parse().unwrap();
-        assert_eq!(w.start, Bound::Absolute(Timestamp(1_573_893_986_000_000_000)));
+        assert_eq!(
+            w.start,
+            Bound::Absolute(Timestamp(1_573_893_986_000_000_000))
+        );
         for bad in ["", "+5", "+5,+2", "a,b", "+1,+inf", "+-1,+2", "10,5"] {
             assert!(bad.parse::<WindowSpec>().is_err(), "{bad} should fail");
         }

@@ -24,8 +24,15 @@ pub struct DeviceNames {
 /// A names file that cannot be used, with the file and line.
 #[derive(Debug)]
 pub enum NamesError {
-    Read { path: PathBuf, source: std::io::Error },
-    Line { path: PathBuf, line: usize, message: String },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
 }
 
 impl fmt::Display for NamesError {
@@ -34,7 +41,11 @@ impl fmt::Display for NamesError {
             NamesError::Read { path, source } => {
                 write!(f, "cannot read the names file {}: {source}", path.display())
             }
-            NamesError::Line { path, line, message } => {
+            NamesError::Line {
+                path,
+                line,
+                message,
+            } => {
                 write!(f, "{}:{line}: {message}", path.display())
             }
         }
@@ -82,9 +93,7 @@ impl DeviceNames {
             }
             let split = line
                 .find(|c: char| c.is_whitespace() || c == ',' || c == ';')
-                .ok_or_else(|| {
-                    (i + 1, format!("expected 'MAC NAME', found only '{line}'"))
-                })?;
+                .ok_or_else(|| (i + 1, format!("expected 'MAC NAME', found only '{line}'")))?;
             let (mac_text, rest) = line.split_at(split);
             let mac: Mac = mac_text.parse().map_err(|e| (i + 1, format!("{e}")))?;
             let name = rest
@@ -123,9 +132,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n.len(), 3);
-        assert_eq!(n.get("68:db:f5:90:19:64".parse().unwrap()), Some("echodot3a"));
-        assert_eq!(n.get("4c:17:44:ec:0b:82".parse().unwrap()), Some("hb-echodot-4"));
-        assert_eq!(n.get("00:03:7f:96:d8:ec".parse().unwrap()), Some("Blink hub"));
+        assert_eq!(
+            n.get("68:db:f5:90:19:64".parse().unwrap()),
+            Some("echodot3a")
+        );
+        assert_eq!(
+            n.get("4c:17:44:ec:0b:82".parse().unwrap()),
+            Some("hb-echodot-4")
+        );
+        assert_eq!(
+            n.get("00:03:7f:96:d8:ec".parse().unwrap()),
+            Some("Blink hub")
+        );
     }
 
     #[test]

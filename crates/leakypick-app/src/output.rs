@@ -30,7 +30,9 @@ impl std::str::FromStr for Format {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
             "csv" => Ok(Format::Csv),
-            other => Err(format!("unknown format '{other}' (choose table, json or csv)")),
+            other => Err(format!(
+                "unknown format '{other}' (choose table, json or csv)"
+            )),
         }
     }
 }
@@ -133,7 +135,11 @@ fn p_value(p: &Result<f64, NoPValue>) -> Value {
 /// `missing`.
 pub fn comparison_json(c: &Comparison, r: &CompareReport) -> Value {
     let mut missing = serde_json::Map::new();
-    for (name, p) in [("p_size", &c.p_size), ("p_iat", &c.p_iat), ("p_combined", &c.p_combined)] {
+    for (name, p) in [
+        ("p_size", &c.p_size),
+        ("p_iat", &c.p_iat),
+        ("p_combined", &c.p_combined),
+    ] {
         if let Err(e) = p {
             missing.insert(name.to_string(), json!(e.0));
         }
@@ -151,6 +157,10 @@ pub fn comparison_json(c: &Comparison, r: &CompareReport) -> Value {
         "p_combined": p_value(&c.p_combined),
         "threshold": c.config.threshold,
         "decision": decision_name(c.config.decision),
+        "bin_rule": match c.config.bin_rule {
+            leakypick_core::stats::AutoBinRule::Numpy23 => "numpy-2.3",
+            _ => "numpy-legacy",
+        },
         "reacted": c.reacted,
         "idle": [secs(r.idle.0), secs(r.idle.1)],
         "probe": [secs(r.probe.0), secs(r.probe.1)],
@@ -183,7 +193,8 @@ fn write_csv_section(
     let mut w = csv::Writer::from_writer(out);
     w.write_record(columns).map_err(csv_io)?;
     for v in rows {
-        w.write_record(columns.iter().map(|c| value_to_cell(&v[*c]))).map_err(csv_io)?;
+        w.write_record(columns.iter().map(|c| value_to_cell(&v[*c])))
+            .map_err(csv_io)?;
     }
     w.flush()
 }
@@ -202,26 +213,66 @@ fn value_to_cell(v: &Value) -> String {
 }
 
 const DEVICE_COLUMNS: &[&str] = &[
-    "type", "mac", "id", "vendor", "names", "ips", "tx_packets", "tx_bytes", "rx_packets",
-    "rx_bytes", "upload_packets", "upload_bytes", "first_seen", "last_seen",
+    "type",
+    "mac",
+    "id",
+    "vendor",
+    "names",
+    "ips",
+    "tx_packets",
+    "tx_bytes",
+    "rx_packets",
+    "rx_bytes",
+    "upload_packets",
+    "upload_bytes",
+    "first_seen",
+    "last_seen",
 ];
 const BURST_COLUMNS: &[&str] = &[
-    "type", "mac", "id", "start", "end", "bytes", "windows", "peak_bps", "rule", "window_s",
-    "threshold_bps", "min_windows", "destinations",
+    "type",
+    "mac",
+    "id",
+    "start",
+    "end",
+    "bytes",
+    "windows",
+    "peak_bps",
+    "rule",
+    "window_s",
+    "threshold_bps",
+    "min_windows",
+    "destinations",
 ];
 const SUMMARY_COLUMNS: &[&str] = &[
     "type", "files", "packets", "skipped", "first", "last", "devices", "bursts", "warnings",
 ];
 const COMPARISON_COLUMNS: &[&str] = &[
-    "type", "mac", "id", "test", "idle_packets", "probe_packets", "bins", "p_size", "p_iat",
-    "p_combined", "threshold", "decision", "reacted", "idle", "probe",
+    "type",
+    "mac",
+    "id",
+    "test",
+    "idle_packets",
+    "probe_packets",
+    "bins",
+    "p_size",
+    "p_iat",
+    "p_combined",
+    "threshold",
+    "decision",
+    "reacted",
+    "idle",
+    "probe",
 ];
 
 /// Writes an analysis in the chosen format.
 ///
 /// JSON and CSV are written record by record, so memory does not grow with the number
 /// of bursts beyond the report itself.
-pub fn write_analysis(out: &mut dyn Write, report: &AnalyzeReport, format: Format) -> io::Result<()> {
+pub fn write_analysis(
+    out: &mut dyn Write,
+    report: &AnalyzeReport,
+    format: Format,
+) -> io::Result<()> {
     let summary = summary_json(&report.capture, report.devices.len(), report.bursts.len());
     match format {
         Format::Json => {
@@ -236,7 +287,11 @@ pub fn write_analysis(out: &mut dyn Write, report: &AnalyzeReport, format: Forma
         Format::Csv => {
             write_csv_section(out, DEVICE_COLUMNS, report.devices.iter().map(device_json))?;
             out.write_all(b"\n")?;
-            write_csv_section(out, BURST_COLUMNS, report.bursts.iter().map(|b| burst_json(b, report)))?;
+            write_csv_section(
+                out,
+                BURST_COLUMNS,
+                report.bursts.iter().map(|b| burst_json(b, report)),
+            )?;
             out.write_all(b"\n")?;
             write_csv_section(out, SUMMARY_COLUMNS, std::iter::once(summary))
         }
@@ -272,23 +327,45 @@ fn write_analysis_table(out: &mut dyn Write, report: &AnalyzeReport) -> io::Resu
     let first = report.capture.first.unwrap_or_default();
     let mut t = new_table(
         vec![
-            "DEVICE", "VENDOR", "NAMES", "IPS", "TX PKTS", "TX BYTES", "UPLOAD BYTES", "RX PKTS",
-            "RX BYTES", "FIRST SEEN (UTC)", "LAST SEEN (UTC)",
+            "DEVICE",
+            "VENDOR",
+            "NAMES",
+            "IPS",
+            "TX PKTS",
+            "TX BYTES",
+            "UPLOAD BYTES",
+            "RX PKTS",
+            "RX BYTES",
+            "FIRST SEEN (UTC)",
+            "LAST SEEN (UTC)",
         ],
         &[4, 5, 6, 7, 8],
     );
     let mut devices: Vec<&DeviceReport> = report.devices.iter().collect();
-    devices.sort_by(|a, b| b.stats.tx_bytes.cmp(&a.stats.tx_bytes).then(a.stats.key.cmp(&b.stats.key)));
+    devices.sort_by(|a, b| {
+        b.stats
+            .tx_bytes
+            .cmp(&a.stats.tx_bytes)
+            .then(a.stats.key.cmp(&b.stats.key))
+    });
     for d in &devices {
         let s = &d.stats;
         t.add_row(vec![
             s.key.to_string(),
             d.vendor.unwrap_or("-").to_string(),
-            if d.names.is_empty() { "-".into() } else { d.names.join(", ") },
+            if d.names.is_empty() {
+                "-".into()
+            } else {
+                d.names.join(", ")
+            },
             if s.ips.is_empty() {
                 "-".into()
             } else {
-                s.ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                s.ips
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
             s.tx_packets.to_string(),
             s.tx_bytes.to_string(),
@@ -320,7 +397,15 @@ fn write_analysis_table(out: &mut dyn Write, report: &AnalyzeReport) -> io::Resu
         let by_key: HashMap<DeviceKey, &DeviceReport> =
             report.devices.iter().map(|d| (d.stats.key, d)).collect();
         let mut t = new_table(
-            vec!["DEVICE", "NAME", "START (UTC)", "+S", "SECONDS", "BYTES", "PEAK KBIT/S"],
+            vec![
+                "DEVICE",
+                "NAME",
+                "START (UTC)",
+                "+S",
+                "SECONDS",
+                "BYTES",
+                "PEAK KBIT/S",
+            ],
             &[3, 4, 5, 6],
         );
         for b in &report.bursts {
@@ -342,7 +427,12 @@ fn write_analysis_table(out: &mut dyn Write, report: &AnalyzeReport) -> io::Resu
 
 fn write_capture_line(out: &mut dyn Write, c: &CaptureStats) -> io::Result<()> {
     let span = match (c.first, c.last) {
-        (Some(a), Some(b)) => format!(", {} to {} UTC ({:.1} s)", human_time(a), human_time(b), b.secs_since(a)),
+        (Some(a), Some(b)) => format!(
+            ", {} to {} UTC ({:.1} s)",
+            human_time(a),
+            human_time(b),
+            b.secs_since(a)
+        ),
         _ => String::new(),
     };
     writeln!(
@@ -357,8 +447,16 @@ fn write_capture_line(out: &mut dyn Write, c: &CaptureStats) -> io::Result<()> {
 }
 
 /// Writes comparisons in the chosen format.
-pub fn write_comparison(out: &mut dyn Write, report: &CompareReport, format: Format) -> io::Result<()> {
-    let values: Vec<Value> = report.comparisons.iter().map(|c| comparison_json(c, report)).collect();
+pub fn write_comparison(
+    out: &mut dyn Write,
+    report: &CompareReport,
+    format: Format,
+) -> io::Result<()> {
+    let values: Vec<Value> = report
+        .comparisons
+        .iter()
+        .map(|c| comparison_json(c, report))
+        .collect();
     match format {
         Format::Json => write_json_lines(out, &values),
         Format::Csv => write_csv_section(out, COMPARISON_COLUMNS, values.into_iter()),
@@ -374,7 +472,17 @@ pub fn write_comparison(out: &mut dyn Write, report: &CompareReport, format: For
                 human_time(report.probe.1)
             )?;
             let mut t = new_table(
-                vec!["TEST", "IDLE PKTS", "PROBE PKTS", "BINS", "P SIZE", "P IAT", "P COMBINED", "THRESHOLD", "REACTED"],
+                vec![
+                    "TEST",
+                    "IDLE PKTS",
+                    "PROBE PKTS",
+                    "BINS",
+                    "P SIZE",
+                    "P IAT",
+                    "P COMBINED",
+                    "THRESHOLD",
+                    "REACTED",
+                ],
                 &[1, 2, 3, 4, 5, 6, 7],
             );
             let fmt_p = |p: &Result<f64, NoPValue>| match p {
@@ -391,7 +499,11 @@ pub fn write_comparison(out: &mut dyn Write, report: &CompareReport, format: For
                     fmt_p(&c.p_size),
                     fmt_p(&c.p_iat),
                     fmt_p(&c.p_combined),
-                    format!("{} ({})", c.config.threshold, decision_name(c.config.decision)),
+                    format!(
+                        "{} ({})",
+                        c.config.threshold,
+                        decision_name(c.config.decision)
+                    ),
                     match c.reacted {
                         Some(true) => "yes".into(),
                         Some(false) => "no".into(),

@@ -250,7 +250,12 @@ impl BurstDetector {
 
 /// Folds the device's current window into its run, given that time has moved on to
 /// window `next`. Returns a finished run that qualifies as a burst.
-fn close_window(state: &mut DeviceState, hot_bytes: f64, min_windows: u32, next: i64) -> Option<Run> {
+fn close_window(
+    state: &mut DeviceState,
+    hot_bytes: f64,
+    min_windows: u32,
+    next: i64,
+) -> Option<Run> {
     let hot = state.bytes as f64 > hot_bytes;
     let mut finished = None;
     if hot {

@@ -290,7 +290,10 @@ mod tests {
         inv.observe(&pkt(2, 60, gw, echo, "52.94.233.109", "192.168.12.112"));
         inv.observe(&pkt(3, 50, echo, gw, "192.168.12.112", "192.168.12.115"));
         let d = inv.get(&DeviceKey::Mac(echo.parse().unwrap())).unwrap();
-        assert_eq!((d.tx_packets, d.tx_bytes, d.rx_packets, d.rx_bytes), (2, 550, 1, 60));
+        assert_eq!(
+            (d.tx_packets, d.tx_bytes, d.rx_packets, d.rx_bytes),
+            (2, 550, 1, 60)
+        );
         assert_eq!((d.upstream_packets, d.upstream_bytes), (1, 500));
         assert_eq!(d.ips, vec!["192.168.12.112".parse::<IpAddr>().unwrap()]);
         assert_eq!((d.first_seen, d.last_seen), (Timestamp(1), Timestamp(3)));
@@ -302,7 +305,14 @@ mod tests {
     #[test]
     fn broadcast_is_not_a_device_and_not_an_upload() {
         let mut inv = Inventory::new(InventoryLimits::default(), DestinationScope::All);
-        let p = pkt(1, 342, "00:03:7f:96:d8:ec", "ff:ff:ff:ff:ff:ff", "0.0.0.0", "255.255.255.255");
+        let p = pkt(
+            1,
+            342,
+            "00:03:7f:96:d8:ec",
+            "ff:ff:ff:ff:ff:ff",
+            "0.0.0.0",
+            "255.255.255.255",
+        );
         inv.observe(&p);
         assert_eq!(inv.len(), 1);
         assert!(!is_upload(&p.meta, DestinationScope::All));
@@ -315,8 +325,22 @@ mod tests {
             ..InventoryLimits::default()
         };
         let mut inv = Inventory::new(limits, DestinationScope::Cloud);
-        inv.observe(&pkt(1, 100, "02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", "10.0.0.1", "10.0.0.255"));
-        inv.observe(&pkt(2, 100, "02:00:00:00:00:02", "ff:ff:ff:ff:ff:ff", "10.0.0.2", "10.0.0.255"));
+        inv.observe(&pkt(
+            1,
+            100,
+            "02:00:00:00:00:01",
+            "ff:ff:ff:ff:ff:ff",
+            "10.0.0.1",
+            "10.0.0.255",
+        ));
+        inv.observe(&pkt(
+            2,
+            100,
+            "02:00:00:00:00:02",
+            "ff:ff:ff:ff:ff:ff",
+            "10.0.0.2",
+            "10.0.0.255",
+        ));
         assert_eq!(inv.len(), 1);
         assert_eq!(inv.overflow_frames(), 1);
     }
@@ -334,8 +358,12 @@ mod tests {
             },
         };
         inv.observe(&p);
-        let d = inv.get(&DeviceKey::Ip("10.0.0.5".parse().unwrap())).unwrap();
+        let d = inv
+            .get(&DeviceKey::Ip("10.0.0.5".parse().unwrap()))
+            .unwrap();
         assert_eq!(d.upstream_bytes, 84);
-        assert!(inv.get(&DeviceKey::Ip("8.8.8.8".parse().unwrap())).is_some());
+        assert!(inv
+            .get(&DeviceKey::Ip("8.8.8.8".parse().unwrap()))
+            .is_some());
     }
 }

@@ -23,7 +23,9 @@ pub mod time;
 
 pub use burst::{Burst, BurstConfig, BurstDetector};
 pub use decode::{decode, HostnameHint, HostnameSource, LinkType, PacketMeta};
-pub use inventory::{is_upload, DestinationScope, DeviceKey, DeviceStats, Inventory, InventoryLimits};
+pub use inventory::{
+    is_upload, DestinationScope, DeviceKey, DeviceStats, Inventory, InventoryLimits,
+};
 pub use net::{is_local_ip, Mac};
 pub use time::Timestamp;
 

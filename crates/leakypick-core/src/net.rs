@@ -158,7 +158,12 @@ mod tests {
         for s in local {
             assert!(is_local_ip(s.parse().unwrap()), "{s} should be local");
         }
-        for s in ["52.94.233.109", "8.8.8.8", "2600:1f18::1", "::ffff:52.94.233.109"] {
+        for s in [
+            "52.94.233.109",
+            "8.8.8.8",
+            "2600:1f18::1",
+            "::ffff:52.94.233.109",
+        ] {
             assert!(!is_local_ip(s.parse().unwrap()), "{s} should be cloud");
         }
     }

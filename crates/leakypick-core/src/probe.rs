@@ -9,7 +9,7 @@
 //! counts for homogeneity (chi-square). Each gives `p_size` and `p_iat`, combined with
 //! Fisher's method. A missing p-value always comes with the reason.
 
-use crate::stats::{self, StatsError, TestResult};
+use crate::stats::{self, AutoBinRule, AutoBins, StatsError, TestResult};
 use crate::time::Timestamp;
 use std::fmt;
 
@@ -74,6 +74,10 @@ pub struct ProbeConfig {
     /// A p-value strictly below this means "reacted". The paper's value is 0.42.
     pub threshold: f64,
     pub decision: Decision,
+    /// Which numpy version's `bins='auto'` rule bins the samples. The default,
+    /// [`AutoBinRule::Legacy`], is the rule numpy had when the paper was written;
+    /// numpy 2.3 changed it.
+    pub bin_rule: AutoBinRule,
 }
 
 impl ProbeConfig {
@@ -83,6 +87,7 @@ impl ProbeConfig {
             test: ProbeTest::Paper,
             threshold: 0.42,
             decision: Decision::Size,
+            bin_rule: AutoBinRule::Legacy,
         }
     }
 }
@@ -149,13 +154,19 @@ pub struct Comparison {
 pub fn compare(idle: &WindowSample, probe: &WindowSample, config: ProbeConfig) -> Comparison {
     let (size, iat) = match too_few_packets(idle, probe) {
         Some(reason) => (
-            FeatureP { p: Err(reason.clone()), bins: None },
-            FeatureP { p: Err(reason), bins: None },
+            FeatureP {
+                p: Err(reason.clone()),
+                bins: None,
+            },
+            FeatureP {
+                p: Err(reason),
+                bins: None,
+            },
         ),
         None => (
-            feature_p(config.test, &idle.sizes, &probe.sizes, "packet sizes"),
+            feature_p(config, &idle.sizes, &probe.sizes, "packet sizes"),
             feature_p(
-                config.test,
+                config,
                 &idle.inter_arrival_times(),
                 &probe.inter_arrival_times(),
                 "inter-arrival times",
@@ -203,20 +214,40 @@ struct FeatureP {
 }
 
 /// One feature's p-value under `test`.
-fn feature_p(test: ProbeTest, idle: &[f64], probe: &[f64], what: &str) -> FeatureP {
+fn feature_p(config: ProbeConfig, idle: &[f64], probe: &[f64], what: &str) -> FeatureP {
+    let test = config.test;
     let explain = |e: StatsError| NoPValue(format!("{what}: {e}"));
     if test.uses_bins() {
         let mut all = Vec::with_capacity(idle.len() + probe.len());
         all.extend_from_slice(idle);
         all.extend_from_slice(probe);
-        let edges = match stats::histogram_bin_edges_auto(&all) {
+        let edges = match stats::histogram_bin_edges_auto_with(
+            &all,
+            AutoBins {
+                rule: config.bin_rule,
+                integer_data: false,
+            },
+        ) {
             Ok(e) => e,
-            Err(e) => return FeatureP { p: Err(explain(e)), bins: None },
+            Err(e) => {
+                return FeatureP {
+                    p: Err(explain(e)),
+                    bins: None,
+                }
+            }
         };
         let bins = edges.len().saturating_sub(1);
-        let (f_idle, f_probe) = match (stats::histogram(idle, &edges), stats::histogram(probe, &edges)) {
+        let (f_idle, f_probe) = match (
+            stats::histogram(idle, &edges),
+            stats::histogram(probe, &edges),
+        ) {
             (Ok(a), Ok(b)) => (a, b),
-            (Err(e), _) | (_, Err(e)) => return FeatureP { p: Err(explain(e)), bins: Some(bins) },
+            (Err(e), _) | (_, Err(e)) => {
+                return FeatureP {
+                    p: Err(explain(e)),
+                    bins: Some(bins),
+                }
+            }
         };
         let p = if test == ProbeTest::Paper {
             let a: Vec<f64> = f_idle.iter().map(|&c| c as f64).collect();
@@ -226,12 +257,19 @@ fn feature_p(test: ProbeTest, idle: &[f64], probe: &[f64], what: &str) -> Featur
                     "{what}: all values fall into one histogram bin, so the t-test on bin counts has one value per sample"
                 )))
             } else {
-                stats::ttest_ind_student(&a, &b).map(|r| r.p_value).map_err(explain)
+                stats::ttest_ind_student(&a, &b)
+                    .map(|r| r.p_value)
+                    .map_err(explain)
             }
         } else {
-            stats::chi2_homogeneity(&f_idle, &f_probe).map(|r| r.p_value).map_err(explain)
+            stats::chi2_homogeneity(&f_idle, &f_probe)
+                .map(|r| r.p_value)
+                .map_err(explain)
         };
-        return FeatureP { p, bins: Some(bins) };
+        return FeatureP {
+            p,
+            bins: Some(bins),
+        };
     }
     let r: Result<TestResult, StatsError> = match test {
         ProbeTest::Welch => stats::ttest_ind_welch(idle, probe),

@@ -58,7 +58,10 @@ mod tests {
         let t = Timestamp::from_secs_nanos(1_600_000_000, 123_456_789).unwrap();
         assert_eq!(t.0, 1_600_000_000_123_456_789);
         assert!((t.as_secs_f64() - 1.600_000_000_123_456_8e9).abs() < 1e-6);
-        assert_eq!(Timestamp::from_secs_f64(1.5), Some(Timestamp(1_500_000_000)));
+        assert_eq!(
+            Timestamp::from_secs_f64(1.5),
+            Some(Timestamp(1_500_000_000))
+        );
         assert_eq!(Timestamp::from_secs_f64(f64::NAN), None);
         assert_eq!(Timestamp::from_secs_nanos(i64::MAX, 0), None);
     }

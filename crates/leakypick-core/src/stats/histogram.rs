@@ -103,9 +103,10 @@ pub fn histogram(data: &[f64], edges: &[f64]) -> Result<Vec<u64>, StatsError> {
 ///
 /// The counts come from numpy's fast path for uniform bins (bin index from
 /// `(v - first) / (last - first) * n`, then corrected by one against the actual
-/// edges), replicated step by step. On any data the result equals
-/// `histogram(data, &edges)`, since the correction makes the fast path agree
-/// with the edges.
+/// edges), replicated step by step, so that this also matches numpy when the
+/// paper's code binned each sample with its own `bins='auto'`. The correction
+/// makes the fast path agree with `histogram(data, &edges)`; the property tests
+/// check that they never differ.
 pub fn histogram_auto(data: &[f64], opts: AutoBins) -> Result<(Vec<f64>, Vec<u64>), StatsError> {
     let layout = auto_layout(data, opts)?;
     let edges = uniform_edges(&layout)?;

@@ -27,6 +27,11 @@ pub enum MwuMethod {
 /// beyond it we use the normal approximation.
 const MAX_EXACT_U: u64 = 1_000_000;
 
+/// Bound on the exact computation's work (smaller sample size times `MAX_EXACT_U`
+/// steps), so that `Exact` on two large samples falls back quickly instead of
+/// spending seconds before the counts overflow.
+const MAX_EXACT_WORK: u64 = 50_000_000;
+
 /// `scipy.stats.mannwhitneyu(a, b, alternative='two-sided', use_continuity=True,
 /// method='auto')`: U of `a` (`U1`) and the two-sided p-value.
 pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Result<TestResult, StatsError> {
@@ -38,9 +43,9 @@ pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Result<TestResult, StatsError> {
 /// The exact method is computed with exact integer counts, so it agrees with
 /// scipy's floating-point recursion to about 1e-13. When the exact distribution
 /// would need U values beyond 10^6 (a sample of at most 8 values against one of
-/// hundreds of thousands, which scipy would take hours for), or its counts would
-/// overflow 128-bit integers (only possible with `Exact` on two large samples),
-/// the asymptotic p-value is returned instead.
+/// hundreds of thousands, which scipy would take hours for), more than 5·10^7
+/// steps, or counts beyond 128-bit integers (the last two only with `Exact` on
+/// two large samples), the asymptotic p-value is returned instead.
 pub fn mann_whitney_u_with(
     a: &[f64],
     b: &[f64],
@@ -58,25 +63,24 @@ pub fn mann_whitney_u_with(
     let n = n1 + n2;
 
     // scipy `_rankdata(xy, 'average', return_ties=True)` with a stable argsort.
-    let mut order: Vec<usize> = (0..n).collect();
-    let value = |i: usize| if i < n1 { a[i] } else { b[i - n1] };
-    order.sort_by(|&i, &j| value(i).total_cmp(&value(j)));
+    let mut order: Vec<(f64, usize)> = a.iter().chain(b).copied().zip(0..n).collect();
+    order.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut ranks = vec![0.0; n];
     // Tie counts at the first position of each tie group, in sorted order.
     let mut ties = vec![0.0; n];
     let mut start = 0;
     let mut any_ties = false;
     while start < n {
-        let v = value(order[start]);
+        let v = order[start].0;
         let mut end = start + 1;
         // -0.0 and 0.0 are one value for numpy's `!=`, so compare with ==.
-        while end < n && value(order[end]) == v {
+        while end < n && order[end].0 == v {
             end += 1;
         }
         let count = end - start;
         any_ties |= count > 1;
         let rank = (start + 1) as f64 + (count as f64 - 1.0) / 2.0;
-        for &i in &order[start..end] {
+        for &(_, i) in &order[start..end] {
             ranks[i] = rank;
         }
         ties[start] = count as f64;
@@ -84,8 +88,11 @@ pub fn mann_whitney_u_with(
     }
 
     let r1 = pairwise_sum(&ranks[..n1]);
-    let u1 = r1 - (n1 * (n1 + 1)) as f64 / 2.0;
-    let u2 = (n1 * n2) as f64 - u1;
+    // Products of sizes in f64: exact below 2^53 (as Python's integers are), and
+    // no overflow however large the samples.
+    let (n1f, n2f) = (n1 as f64, n2 as f64);
+    let u1 = r1 - n1f * (n1f + 1.0) / 2.0;
+    let u2 = n1f * n2f - u1;
     let u = if u2 > u1 { u2 } else { u1 };
 
     let exact = match method {
@@ -111,11 +118,11 @@ pub fn mann_whitney_u_with(
 
 /// scipy's `_get_mwu_z` and `2 * ndtr(-z)`.
 fn asymptotic_two_sided(u: f64, n1: usize, n2: usize, ties: &[f64]) -> f64 {
-    let n = n1 + n2;
-    let mu = (n1 * n2) as f64 / 2.0;
+    let (n1f, n2f, nf) = (n1 as f64, n2 as f64, (n1 + n2) as f64);
+    let mu = n1f * n2f / 2.0;
     let terms: Vec<f64> = ties.iter().map(|&t| t * t * t - t).collect();
     let tie_term = pairwise_sum(&terms);
-    let s = ((n1 * n2) as f64 / 12.0 * ((n as f64 + 1.0) - tie_term / (n * (n - 1)) as f64)).sqrt();
+    let s = (n1f * n2f / 12.0 * ((nf + 1.0) - tie_term / (nf * (nf - 1.0)))).sqrt();
     let numerator = u - mu - 0.5;
     if s.is_nan() || s <= 0.0 {
         // Every value tied: U equals its mean, so scipy's z is -inf and p clips to 1.
@@ -134,7 +141,7 @@ fn exact_two_sided(n1: u64, n2: u64, u: u64) -> Option<f64> {
     // P(U >= u) is P(U <= n1*n2 - u) by symmetry when u is above the middle;
     // otherwise 1 - P(U <= u) + P(U = u).
     let (max_u, upper) = if u < kc { (u, false) } else { (kc, true) };
-    if max_u > MAX_EXACT_U {
+    if max_u > MAX_EXACT_U || m.saturating_mul(max_u) > MAX_EXACT_WORK {
         return None;
     }
     let counts = u_counts(m, big, max_u as usize)?;

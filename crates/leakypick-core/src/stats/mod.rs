@@ -16,7 +16,14 @@
 //! `tests/stats_reference.rs` checks every case. Where we deliberately differ from
 //! numpy/scipy, the function's documentation says so.
 //!
-//! The numbered choices behind the defaults:
+//! A property of the paper's test worth knowing when reading its p-values: with
+//! common edges each count vector sums to its sample's size, so the two means the
+//! t-test compares are `n_idle / K` and `n_probe / K`. The test therefore reacts to
+//! a difference in the *number* of packets (scaled by how unevenly they spread
+//! over the bins), not to where they fall, and gives `t = 0, p = 1` whenever both
+//! windows hold the same number of packets.
+//!
+//! Two choices behind the defaults:
 //!
 //! - `bins='auto'` changed in numpy 2.3 (a Freedman–Diaconis width of zero used to
 //!   fall back to Sturges; now the FD width is floored at half the square-root
@@ -211,7 +218,13 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stats.json");
         let text = std::fs::read_to_string(path).unwrap();
         let fx: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let num = |v: &serde_json::Value| -> f64 { v.as_str().unwrap().parse().unwrap() };
+        // Floats are exact strings, whole numbers plain JSON integers.
+        let num = |v: &serde_json::Value| -> f64 {
+            match v.as_str() {
+                Some(s) => s.parse().unwrap(),
+                None => v.as_i64().unwrap() as f64,
+            }
+        };
         type Func = fn(f64, f64) -> f64;
         let funcs: [(&str, Func); 4] = [
             ("student_t", |df, t| special::student_t_two_sided(t, df)),
