@@ -6,3 +6,4 @@ mod capture;
 mod compare;
 mod errors;
 mod util;
+mod wifi;

@@ -399,7 +399,7 @@ fn write_analysis_table(out: &mut dyn Write, report: &AnalyzeReport) -> io::Resu
         let mut t = new_table(
             vec![
                 "DEVICE",
-                "NAME",
+                "NAME OR VENDOR",
                 "START (UTC)",
                 "+S",
                 "SECONDS",

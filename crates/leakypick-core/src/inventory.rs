@@ -134,9 +134,10 @@ pub enum DestinationScope {
 /// Group-addressed frames (broadcast, multicast) never count. Frames with a readable
 /// IP destination count when that destination is in scope. Frames whose network layer
 /// cannot be read because it is encrypted (protected 802.11 data) count, because their
-/// destination could be the cloud; other frames without IP (ARP, LLC) do not.
+/// destination could be the cloud; other frames without IP (ARP, LLC) do not. 802.11
+/// frames an access point relays to a station travel downstream and never count.
 pub fn is_upload(meta: &PacketMeta, scope: DestinationScope) -> bool {
-    if meta.dst_mac.is_some_and(Mac::is_group) {
+    if meta.relayed_downstream || meta.dst_mac.is_some_and(Mac::is_group) {
         return false;
     }
     match meta.dst_ip {

@@ -144,6 +144,10 @@ pub struct PacketMeta {
     pub opaque_payload: bool,
     /// True for Linux cooked captures whose packet type says "sent by us" (outgoing).
     pub outgoing: bool,
+    /// True for an 802.11 data frame that an access point relays to a station (FromDS
+    /// without ToDS). Its source address is where the frame came from (the router, for
+    /// cloud traffic), but over the air it travels downstream, so it is never an upload.
+    pub relayed_downstream: bool,
     /// A name the sender announced for itself in this frame (DHCP option 12, mDNS).
     pub hostname: Option<HostnameHint>,
 }

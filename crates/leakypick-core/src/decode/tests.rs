@@ -246,6 +246,7 @@ fn ethernet_tcp_to_cloud() {
             dst_port: Some(443),
             opaque_payload: false,
             outgoing: false,
+            relayed_downstream: false,
             hostname: None,
         }
     );
@@ -691,6 +692,7 @@ fn linux_sll_outgoing_with_mac() {
             dst_port: Some(53580),
             opaque_payload: false,
             outgoing: true,
+            relayed_downstream: false,
             hostname: None,
         }
     );
@@ -752,6 +754,7 @@ fn radiotap_qos_data_with_ht_control_carrying_dhcp() {
             dst_port: Some(67),
             opaque_payload: false,
             outgoing: false,
+            relayed_downstream: false,
             hostname: hint(HostnameSource::Dhcp, "SebastiestMBP13"),
         }
     );
@@ -820,9 +823,19 @@ fn radiotap_protected_data_is_opaque() {
             src_mac: mac("20:7c:8f:50:3f:3a"),
             dst_mac: mac("68:a3:c4:03:46:da"),
             opaque_payload: true,
+            // FromDS: the access point relays it to the station, downstream.
+            relayed_downstream: true,
             ..PacketMeta::default()
         }
     );
+    assert!(!crate::is_upload(&m, crate::DestinationScope::All));
+    // The same frame sent by the station to the access point (ToDS, a1 = BSSID,
+    // a2 = SA, a3 = DA) is an upload whose destination cannot be read.
+    let mut f = hex(RADIOTAP_PROTECTED);
+    f[38] = (f[38] & !0x03) | 0x01;
+    let up = decode(LinkType::Radiotap, &f);
+    assert!(!up.relayed_downstream && up.opaque_payload);
+    assert!(crate::is_upload(&up, crate::DestinationScope::Cloud));
 }
 
 #[test]

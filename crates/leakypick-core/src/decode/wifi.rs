@@ -109,6 +109,7 @@ fn data(d: &[u8], subtype: u8, flags: u8, m: &mut PacketMeta) -> Option<()> {
     };
     m.dst_mac = mac_at(d, da);
     m.src_mac = mac_at(d, sa);
+    m.relayed_downstream = from_ds && !to_ds;
     if subtype & SUBTYPE_NO_DATA != 0 {
         return None;
     }
