@@ -234,10 +234,7 @@ fn bad_arguments_are_explained() {
 fn numpy_2_3_binning_on_request() {
     // reference_compare.py echodot3a_active.pcap 68:db:f5:90:19:64 0 19 19 38 --installed-auto
     // with numpy 2.4.6, whose bins='auto' is the 2.3 rule: 67 bins instead of 12.
-    let values = leakypick([
-        "compare",
-        "--format",
-        "json",
+    let values = compare(&[
         "--device",
         "68:db:f5:90:19:64",
         "--idle",
@@ -246,8 +243,7 @@ fn numpy_2_3_binning_on_request() {
         "+19,+38",
         "--bin-rule",
         "numpy-2.3",
-    ])
-    .json();
+    ]);
     let paper = test(&values, "paper");
     assert_eq!(paper["bins"], 67);
     assert_eq!(paper["bin_rule"], "numpy-2.3");
