@@ -9,6 +9,7 @@ use leakypick_app::compare::{compare_windows, CompareOptions, WindowSpec};
 use leakypick_app::names::DeviceNames;
 use leakypick_app::output::{write_analysis, write_comparison, Format};
 use leakypick_app::sample;
+use leakypick_core::baseline::BaselineConfig;
 use leakypick_core::probe::{Decision, ProbeConfig, ProbeTest};
 use leakypick_core::stats::AutoBinRule;
 use leakypick_core::{BurstConfig, DestinationScope, DeviceKey, Mac, Timestamp};
@@ -71,6 +72,10 @@ enum PresetArg {
     Default,
     /// The paper's parameters: 1 s windows, 23 kbit/s, 5 windows in a row.
     Paper,
+    /// Like default, but each device's threshold is learned from its own idle traffic:
+    /// 4x the 99th percentile of its idle window rates, at least 8 kbit/s (23 kbit/s while
+    /// it learns, for its first 300 windows).
+    Adaptive,
 }
 
 #[derive(clap::Args, Debug)]
@@ -222,6 +227,10 @@ fn run_analyze(args: AnalyzeArgs) -> Result<()> {
     let mut burst = match args.preset {
         PresetArg::Default => BurstConfig::product_default(),
         PresetArg::Paper => BurstConfig::paper(),
+        PresetArg::Adaptive => BurstConfig {
+            baseline: Some(BaselineConfig::product_default()),
+            ..BurstConfig::product_default()
+        },
     };
     if let Some(w) = args.window {
         burst.window_nanos = Timestamp::from_secs_f64(w)

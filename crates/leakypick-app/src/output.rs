@@ -94,9 +94,9 @@ pub fn burst_json(b: &Burst, report: &AnalyzeReport) -> Value {
         "bytes": b.bytes,
         "windows": b.windows,
         "peak_bps": b.peak_bps,
-        "rule": "burst",
+        "rule": if c.baseline.is_some() { "adaptive-burst" } else { "burst" },
         "window_s": c.window_secs(),
-        "threshold_bps": c.threshold_bps,
+        "threshold_bps": b.threshold_bps,
         "min_windows": c.min_windows,
         "destinations": scope_name(report.scope),
     })
@@ -382,11 +382,20 @@ fn write_analysis_table(out: &mut dyn Write, report: &AnalyzeReport) -> io::Resu
     let c = report.burst_config;
     writeln!(
         out,
-        "Audio uploads: {} burst{} (rule: {} s windows above {} kbit/s for at least {} in a row; {} destinations)",
+        "Audio uploads: {} burst{} (rule: {} s windows above {} for at least {} in a row; {} destinations)",
         report.bursts.len(),
         if report.bursts.len() == 1 { "" } else { "s" },
         c.window_secs(),
-        c.threshold_bps / 1000.0,
+        match &c.baseline {
+            None => format!("{} kbit/s", c.threshold_bps / 1000.0),
+            Some(b) => format!(
+                "each device's learned threshold ({}x its {} idle rate, at least {} kbit/s; {} kbit/s while learning)",
+                b.factor,
+                quantile_name(b.quantile),
+                b.floor_bps / 1000.0,
+                c.threshold_bps / 1000.0
+            ),
+        },
         c.min_windows,
         match report.scope {
             DestinationScope::Cloud => "cloud",
@@ -423,6 +432,10 @@ fn write_analysis_table(out: &mut dyn Write, report: &AnalyzeReport) -> io::Resu
     }
     writeln!(out)?;
     write_capture_line(out, &report.capture)
+}
+
+fn quantile_name(q: f64) -> String {
+    format!("p{}", (q * 100.0).round())
 }
 
 fn write_capture_line(out: &mut dyn Write, c: &CaptureStats) -> io::Result<()> {

@@ -12,6 +12,7 @@
 //! timestamps ([`BurstDetector::advance`]), so a live capture and a replayed file give
 //! the same bursts.
 
+use crate::baseline::{BaselineConfig, RateBaseline};
 use crate::inventory::DeviceKey;
 use crate::time::Timestamp;
 /// A fast hash map with a fixed seed: keys are MAC and IP addresses, the maps are capped,
@@ -28,6 +29,9 @@ pub struct BurstConfig {
     pub threshold_bps: f64,
     /// Consecutive hot windows needed for a burst (`n`).
     pub min_windows: u32,
+    /// When set, each device's threshold is learned from its own idle traffic (see
+    /// [`crate::baseline`]); `threshold_bps` then applies only while a device warms up.
+    pub baseline: Option<BaselineConfig>,
 }
 
 impl BurstConfig {
@@ -38,6 +42,7 @@ impl BurstConfig {
             window_nanos: Timestamp::NANOS_PER_SEC,
             threshold_bps: 23_000.0,
             min_windows: 5,
+            baseline: None,
         }
     }
 
@@ -72,6 +77,9 @@ impl BurstConfig {
         if self.min_windows == 0 {
             return Err(BurstConfigError::MinWindows);
         }
+        if let Some(b) = &self.baseline {
+            b.validate().map_err(BurstConfigError::Baseline)?;
+        }
         Ok(())
     }
 }
@@ -88,6 +96,7 @@ pub enum BurstConfigError {
     Window,
     Threshold,
     MinWindows,
+    Baseline(&'static str),
 }
 
 impl fmt::Display for BurstConfigError {
@@ -96,6 +105,7 @@ impl fmt::Display for BurstConfigError {
             BurstConfigError::Window => "the window must be at least 1 microsecond",
             BurstConfigError::Threshold => "the rate threshold must be a non-negative number",
             BurstConfigError::MinWindows => "the number of consecutive windows must be at least 1",
+            BurstConfigError::Baseline(why) => why,
         })
     }
 }
@@ -116,6 +126,9 @@ pub struct Burst {
     pub windows: u32,
     /// Highest rate of one window, in bits per second.
     pub peak_bps: f64,
+    /// The rate threshold that the burst's first window exceeded: the configured one,
+    /// or the device's learned threshold with a baseline.
+    pub threshold_bps: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -124,13 +137,44 @@ struct Run {
     windows: u32,
     bytes: u64,
     peak_bytes: u64,
+    hot_bytes: f64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct DeviceState {
     window: i64,
     bytes: u64,
     run: Option<Run>,
+    baseline: Option<RateBaseline>,
+}
+
+impl DeviceState {
+    /// Bytes this device's current window must exceed to be hot.
+    fn hot_bytes(&self, config: &BurstConfig, static_hot: f64) -> f64 {
+        match (&self.baseline, &config.baseline) {
+            (Some(b), Some(c)) => b
+                .threshold_bps(c)
+                .map_or(static_hot, |bps| bps * config.window_secs() / 8.0),
+            _ => static_hot,
+        }
+    }
+
+    /// Closes the current window given that time has moved on to window `next`, and
+    /// teaches the baseline the windows that were idle.
+    fn close(&mut self, config: &BurstConfig, static_hot: f64, next: i64) -> Option<Run> {
+        let hot_bytes = self.hot_bytes(config, static_hot);
+        let hot = self.bytes as f64 > hot_bytes;
+        let in_run = self.run.is_some();
+        let ended = close_window(self, hot_bytes, config.min_windows, next);
+        if let Some(b) = &mut self.baseline {
+            if !hot && !in_run {
+                b.observe(self.bytes as f64 * 8.0 / config.window_secs(), 1);
+            }
+            let empty = (next - self.window - 1).max(0) as u64;
+            b.observe(0.0, empty);
+        }
+        ended
+    }
 }
 
 /// Streaming burst detector over all devices.
@@ -182,12 +226,14 @@ impl BurstDetector {
         let state = match self.devices.get_mut(&device) {
             Some(s) => s,
             None => {
+                let baseline = self.config.baseline.as_ref().map(RateBaseline::new);
                 self.devices.insert(
                     device,
                     DeviceState {
                         window: w,
                         bytes,
                         run: None,
+                        baseline,
                     },
                 );
                 return None;
@@ -200,11 +246,9 @@ impl BurstDetector {
             state.bytes += bytes;
             return None;
         }
-        let mut state_copy = *state;
-        let ended = close_window(&mut state_copy, self.hot_bytes, self.config.min_windows, w);
-        state_copy.window = w;
-        state_copy.bytes = bytes;
-        *state = state_copy;
+        let ended = state.close(&self.config, self.hot_bytes, w);
+        state.window = w;
+        state.bytes = bytes;
         ended.map(|run| self.burst(device, run))
     }
 
@@ -214,11 +258,11 @@ impl BurstDetector {
     pub fn advance(&mut self, now: Timestamp) -> Vec<Burst> {
         let w = self.window_of(now);
         let hot = self.hot_bytes;
-        let n = self.config.min_windows;
+        let config = self.config;
         let mut ended = Vec::new();
         for (key, state) in self.devices.iter_mut() {
             if state.window < w {
-                if let Some(run) = close_window(state, hot, n, w) {
+                if let Some(run) = state.close(&config, hot, w) {
                     ended.push((*key, run));
                 }
                 state.window = w;
@@ -244,6 +288,7 @@ impl BurstDetector {
             bytes: run.bytes,
             windows: run.windows,
             peak_bps: run.peak_bytes as f64 * 8.0 / w,
+            threshold_bps: run.hot_bytes * 8.0 / w,
         }
     }
 }
@@ -271,6 +316,7 @@ fn close_window(
                     windows: 1,
                     bytes: state.bytes,
                     peak_bytes: state.bytes,
+                    hot_bytes,
                 })
             }
         }
@@ -376,5 +422,49 @@ mod tests {
         c = BurstConfig::paper();
         c.threshold_bps = f64::NAN;
         assert_eq!(c.validate(), Err(BurstConfigError::Threshold));
+    }
+
+    #[test]
+    fn learned_threshold_follows_each_device() {
+        let config = BurstConfig {
+            baseline: Some(BaselineConfig {
+                warmup_windows: 100,
+                ..BaselineConfig::product_default()
+            }),
+            ..BurstConfig::product_default()
+        };
+        let quiet = DeviceKey::Mac(Mac([2, 0, 0, 0, 0, 1]));
+        let chatty = DeviceKey::Mac(Mac([2, 0, 0, 0, 0, 2]));
+        let mut d = BurstDetector::new(config, Timestamp(0));
+        // 200 s of idle: the quiet device says nothing after its first packet, the chatty
+        // one sends 20 kbit/s (2500 bytes) every second: under 23 kbit/s, so idle.
+        d.observe(quiet, Timestamp(0), 10);
+        for i in 0..200 {
+            d.observe(chatty, Timestamp(i * SEC), 2_500);
+        }
+        // Then both upload 12 kbit/s (1500 bytes per second) for 3 s: above the quiet
+        // device's floor (8 kbit/s) but far below the chatty one's 4 x 20 kbit/s.
+        let mut out = Vec::new();
+        for i in 200..203 {
+            out.extend(d.observe(quiet, Timestamp(i * SEC), 1_500));
+            out.extend(d.observe(chatty, Timestamp(i * SEC), 1_500 + 2_500));
+        }
+        out.extend(d.finish());
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].device, quiet);
+        assert_eq!(out[0].threshold_bps, 8_000.0);
+        assert_eq!(out[0].windows, 3);
+    }
+
+    #[test]
+    fn static_threshold_applies_while_warming_up() {
+        let config = BurstConfig {
+            baseline: Some(BaselineConfig::product_default()),
+            ..BurstConfig::product_default()
+        };
+        let b = run(config, &[HOT, HOT]);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].threshold_bps, 23_000.0);
+        assert!(run(config, &[COLD, COLD, COLD]).is_empty());
     }
 }

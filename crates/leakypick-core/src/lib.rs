@@ -13,6 +13,7 @@
 //! two windows of one device's frames --probe::compare--> Comparison (p-values)
 //! ```
 
+pub mod baseline;
 pub mod burst;
 pub mod decode;
 pub mod inventory;
