@@ -46,6 +46,14 @@ enum Command {
     /// inter-arrival times) or better-founded tests on the raw samples. A p-value below
     /// the threshold means the device reacted. Without FILE, uses the bundled sample.
     Compare(CompareArgs),
+    /// Write a realistic simulated capture of a smart home, with its ground-truth labels.
+    ///
+    /// Device models come from measurements of real captures (docs/simulator.md): Echo
+    /// voice assistants (idle heartbeats, audio uploads of measured frame sizes and
+    /// rates), a Blink-like camera (motion clips), an idle hub and plugs without a
+    /// microphone. The same seed gives the same bytes. The labels file lists every
+    /// activation in the native labels format (docs/evaluation-format.md).
+    Simulate(SimulateArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -167,6 +175,38 @@ struct CompareArgs {
     cloud_only: bool,
 }
 
+#[derive(clap::Args, Debug)]
+struct SimulateArgs {
+    /// Devices: KIND[:COUNT][@SCHEDULE],... with KIND echo|echodot|camera|hub|plug and
+    /// SCHEDULE a rate (6/h) or times (90s+10m). Example: echo:2@6/h,camera@2/h,hub,plug:3
+    #[arg(long, default_value = leakypick_app::simulate::DEFAULT_DEVICES)]
+    devices: String,
+    /// How long the capture lasts: 3600, 90s, 2h, 7d.
+    #[arg(long, default_value = "1h")]
+    duration: String,
+    /// Seed of the random generator: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Time of the first packet: epoch seconds or RFC 3339 (default 2026-01-01T00:00:00Z).
+    #[arg(long)]
+    start: Option<String>,
+    /// Cut each record to this many captured bytes (the original length stays the whole frame).
+    #[arg(long)]
+    snaplen: Option<u32>,
+    /// Least time between the end of a device's activation and its next: 30s, 2m.
+    #[arg(long)]
+    min_gap: Option<String>,
+    /// The capture to write (pcap); '-' writes it to standard output.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// The labels to write (CSV); default: the --out path with .labels.csv.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// Format of the summary (on standard output, or standard error with --out -).
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -188,6 +228,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Analyze(args) => run_analyze(args),
         Command::Compare(args) => run_compare(args),
+        Command::Simulate(args) => run_simulate(args),
     }
 }
 
@@ -340,5 +381,127 @@ fn run_compare(args: CompareArgs) -> Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     write_comparison(&mut out, &report, format_of(args.input.format))?;
     out.flush()?;
+    Ok(())
+}
+
+/// Writes `path` through a temporary file beside it, renamed into place only when
+/// complete, so an existing file is never left half-overwritten.
+struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: std::fs::File,
+}
+
+impl AtomicFile {
+    fn create(path: &std::path::Path) -> Result<AtomicFile> {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial");
+        let tmp = path.with_file_name(name);
+        let file = std::fs::File::create(&tmp).with_context(|| {
+            format!(
+                "cannot create {} (is the directory writable?)",
+                tmp.display()
+            )
+        })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file,
+        })
+    }
+
+    fn commit(self) -> Result<()> {
+        self.file
+            .sync_all()
+            .with_context(|| format!("writing {}", self.tmp.display()))?;
+        std::fs::rename(&self.tmp, &self.path).with_context(|| {
+            format!(
+                "cannot move {} to {}",
+                self.tmp.display(),
+                self.path.display()
+            )
+        })
+    }
+
+    fn abandon(self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+fn run_simulate(args: SimulateArgs) -> Result<()> {
+    use leakypick_app::simulate::{self as sim, SimulateOptions};
+    let mut opts = SimulateOptions {
+        devices: sim::parse_device_spec(&args.devices).context("--devices")?,
+        duration_ns: sim::parse_duration(&args.duration).context("--duration")?,
+        seed: args.seed,
+        snaplen: args.snaplen,
+        ..SimulateOptions::default()
+    };
+    if let Some(start) = &args.start {
+        opts.start = sim::parse_start(start).context("--start")?;
+    }
+    if let Some(gap) = &args.min_gap {
+        opts.min_gap_ns = sim::parse_duration(gap).context("--min-gap")?;
+    }
+    let to_stdout = args.out.as_os_str() == "-";
+    let labels_path = match (&args.labels, to_stdout) {
+        (Some(p), _) => p.clone(),
+        (None, true) => bail!("--labels FILE is needed when the capture goes to standard output"),
+        (None, false) => {
+            let stem = args
+                .out
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            args.out.with_file_name(format!("{stem}.labels.csv"))
+        }
+    };
+    let labels = AtomicFile::create(&labels_path)?;
+    let summary = if to_stdout {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        sim::simulate(&opts, &mut lock, &mut &labels.file)
+    } else {
+        let pcap = AtomicFile::create(&args.out)?;
+        match sim::simulate(&opts, &mut &pcap.file, &mut &labels.file) {
+            Ok(s) => {
+                pcap.commit()?;
+                Ok(s)
+            }
+            Err(e) => {
+                pcap.abandon();
+                Err(e)
+            }
+        }
+    };
+    let summary = match summary {
+        Ok(s) => {
+            labels.commit()?;
+            s
+        }
+        Err(e) => {
+            labels.abandon();
+            return Err(e.into());
+        }
+    };
+    let out_name = if to_stdout {
+        "-".to_string()
+    } else {
+        args.out.display().to_string()
+    };
+    let mut text = Vec::new();
+    leakypick_app::output::write_simulation(
+        &mut text,
+        &summary,
+        &out_name,
+        &labels_path.display().to_string(),
+        format_of(args.format),
+    )?;
+    if to_stdout {
+        std::io::stderr().write_all(&text)?;
+    } else {
+        std::io::stdout().write_all(&text)?;
+    }
     Ok(())
 }

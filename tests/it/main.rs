@@ -5,5 +5,7 @@ mod analyze;
 mod capture;
 mod compare;
 mod errors;
+mod evaluate;
+mod simulate;
 mod util;
 mod wifi;

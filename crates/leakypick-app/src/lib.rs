@@ -11,7 +11,12 @@
 pub mod analyze;
 pub mod capture;
 pub mod compare;
+pub mod evaluate;
+pub mod labels;
 pub mod names;
 pub mod oui;
 pub mod output;
+pub mod output_eval;
+pub mod plot;
 pub mod sample;
+pub mod simulate;

@@ -83,7 +83,7 @@ impl RateBaseline {
     }
 
     fn bucket(rate_bps: f64) -> usize {
-        if !(rate_bps >= 1.0) {
+        if rate_bps.is_nan() || rate_bps < 1.0 {
             return 0;
         }
         let i = (rate_bps.log2() * BUCKETS_PER_OCTAVE).floor() as usize + 1;

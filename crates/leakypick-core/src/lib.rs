@@ -16,9 +16,11 @@
 pub mod baseline;
 pub mod burst;
 pub mod decode;
+pub mod eval;
 pub mod inventory;
 pub mod net;
 pub mod probe;
+pub mod sim;
 pub mod stats;
 pub mod time;
 
