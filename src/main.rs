@@ -54,6 +54,73 @@ enum Command {
     /// microphone. The same seed gives the same bytes. The labels file lists every
     /// activation in the native labels format (docs/evaluation-format.md).
     Simulate(SimulateArgs),
+    /// Score the detectors against labelled activations: TP/FP/FN/TN, TPR, FPR,
+    /// precision, F1, per device and overall, for named configurations and sweeps.
+    ///
+    /// Labels: the native CSV (mac,start,end,kind; times in epoch seconds or +S after
+    /// the first packet), an IFTTT event log (--labels-format ifttt with --device-map
+    /// and --tz), or counts encoded in the capture's file name (--labels-format
+    /// filename, e.g. haipeng_li__alexa_5_30s.pcap). How detections are matched to
+    /// activations is documented in docs/evaluation-format.md. With --out DIR, a report
+    /// with ROC curves, p-value charts and per-device timelines is written there.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum LabelsFormatArg {
+    /// leakypick's labels CSV (what `simulate` writes).
+    Native,
+    /// An IFTTT event log: "March 08, 2021 at 01:05PM","NAME","event_motion".
+    Ifttt,
+    /// Counts from the capture's file name: NAME_N_Ss.pcap = N activations about S s apart.
+    Filename,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+enum DetectorArg {
+    Burst,
+    Stat,
+    All,
+}
+
+#[derive(clap::Args, Debug)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Label file(s); may be repeated. Not needed with --labels-format filename.
+    #[arg(long, value_name = "FILE")]
+    labels: Vec<PathBuf>,
+    /// How the labels are written.
+    #[arg(long, value_enum, default_value_t = LabelsFormatArg::Native)]
+    labels_format: LabelsFormatArg,
+    /// For IFTTT logs: device names to MACs, 'NAME=MAC,NAME=MAC' or a file of such lines.
+    #[arg(long, value_name = "MAP")]
+    device_map: Option<String>,
+    /// For IFTTT logs: the time zone of the log (IANA name like America/New_York, or -05:00).
+    #[arg(long, default_value = "UTC")]
+    tz: String,
+    /// For file-name labels: the device the counts belong to (default: the device that
+    /// uploaded the most to the cloud).
+    #[arg(long, value_name = "MAC")]
+    label_device: Option<String>,
+    /// Which detectors to score.
+    #[arg(long, value_enum, default_value_t = DetectorArg::All)]
+    detector: DetectorArg,
+    /// Seconds a detection may start before or end after an activation and still match it.
+    #[arg(long, default_value_t = 2.0)]
+    tolerance: f64,
+    /// Slot length in seconds for slot-level scoring (TN and FPR need slots).
+    #[arg(long, default_value_t = 10.0)]
+    slot: f64,
+    /// Score every device seen; devices the labels do not mention count as never activated.
+    #[arg(long)]
+    all_devices: bool,
+    /// Also print the metrics of every sweep point, the ROC points and the p-values.
+    #[arg(long)]
+    full: bool,
+    /// Write the report (Markdown, SVG charts, CSV and JSON Lines) into this directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -229,6 +296,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Analyze(args) => run_analyze(args),
         Command::Compare(args) => run_compare(args),
         Command::Simulate(args) => run_simulate(args),
+        Command::Evaluate(args) => run_evaluate(args),
     }
 }
 
@@ -503,5 +571,115 @@ fn run_simulate(args: SimulateArgs) -> Result<()> {
     } else {
         std::io::stdout().write_all(&text)?;
     }
+    Ok(())
+}
+
+fn positive_secs(v: f64, what: &str) -> Result<i64> {
+    if !(v.is_finite() && v >= 0.0) {
+        bail!("{what} {v}: give a non-negative number of seconds");
+    }
+    Timestamp::from_secs_f64(v)
+        .map(|t| t.0)
+        .with_context(|| format!("{what} {v} is out of range"))
+}
+
+fn run_evaluate(args: EvaluateArgs) -> Result<()> {
+    use leakypick_app::evaluate::{evaluate, DeviceSelection, EvaluateOptions};
+    use leakypick_app::labels::{self, DeviceMap, LabelSet};
+    use leakypick_core::eval::MatchRule;
+
+    let mut labels = LabelSet::default();
+    match args.labels_format {
+        LabelsFormatArg::Native => {
+            if args.labels.is_empty() {
+                bail!("--labels FILE is needed (or --labels-format filename)");
+            }
+            for p in &args.labels {
+                labels.extend(labels::read_native(p)?);
+            }
+        }
+        LabelsFormatArg::Ifttt => {
+            if args.labels.is_empty() {
+                bail!("--labels FILE is needed for an IFTTT log");
+            }
+            let map_text = args
+                .device_map
+                .as_deref()
+                .context("--device-map NAME=MAC is needed for an IFTTT log (e.g. blink-cam-01=f4:b8:5e:ff:2b:1b)")?;
+            let map_path = std::path::Path::new(map_text);
+            let map = if map_path.is_file() {
+                DeviceMap::load(map_path)
+            } else {
+                DeviceMap::parse(map_text)
+            }
+            .map_err(|e| anyhow::anyhow!("--device-map: {e}"))?;
+            let tz = labels::time_zone(&args.tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
+            for p in &args.labels {
+                labels.extend(labels::read_ifttt(p, &map, &tz)?);
+            }
+        }
+        LabelsFormatArg::Filename => {
+            let device = args.label_device.as_deref().map(parse_device).transpose()?;
+            if args.input.files.is_empty() {
+                bail!("--labels-format filename needs capture files whose names encode the utterances");
+            }
+            for f in &args.input.files {
+                labels.extend(labels::from_file_name(&f.display().to_string(), device)?);
+            }
+        }
+    }
+    let mut opts = EvaluateOptions {
+        burst: args.detector != DetectorArg::Stat,
+        stat: args.detector != DetectorArg::Burst,
+        rule: MatchRule::with_tolerance_secs(args.tolerance).with_context(|| {
+            format!(
+                "--tolerance {}: give a non-negative number of seconds",
+                args.tolerance
+            )
+        })?,
+        slot_nanos: positive_secs(args.slot, "--slot")?.max(1),
+        devices: if args.all_devices {
+            DeviceSelection::AllSeen
+        } else {
+            DeviceSelection::Labelled
+        },
+        ..EvaluateOptions::default()
+    };
+    opts.burst_named.push((
+        "adaptive".to_string(),
+        BurstConfig {
+            baseline: Some(BaselineConfig::product_default()),
+            ..BurstConfig::product_default()
+        },
+    ));
+    let sources = open_sources(&args.input)?;
+    let report = evaluate(sources, &labels, &opts)?;
+    for w in &report.capture.warnings {
+        eprintln!("leakypick: warning: {w}");
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let written = leakypick_app::output_eval::write_out_dir(dir, &report)
+            .with_context(|| format!("writing the report into {}", dir.display()))?;
+        eprintln!(
+            "leakypick: wrote {} files into {}",
+            written.len(),
+            dir.display()
+        );
+    }
+    let format = format_of(args.input.format);
+    let full = args.full;
+    let sections = leakypick_app::output_eval::EvalSections {
+        labels: format != Format::Table || full,
+        sweep_metrics: full,
+        roc: full,
+        detections: true,
+        pvalues: full,
+        rates: full && format != Format::Table,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    leakypick_app::output_eval::write_evaluation(&mut out, &report, format, sections)?;
+    out.flush()?;
     Ok(())
 }
