@@ -3,6 +3,7 @@
 
 mod analyze;
 mod capture;
+mod cli_eval;
 mod compare;
 mod errors;
 mod evaluate;
