@@ -3,6 +3,10 @@
 # run on the same capture, in one run, printing ratios.
 #
 #   scripts/bench.sh [SIZE_MB]      (default 320)
+#   BENCH_SOURCE=simulated scripts/bench.sh [SIZE_MB]
+#
+# With BENCH_SOURCE=simulated the capture is written by `leakypick simulate` (65 simulated
+# devices, fixed seed) instead of being built from the real captures.
 #
 # It builds bench-data/big.pcap (at least SIZE_MB) by concatenating time-shifted copies
 # of the real captures in ../shared/captures (editcap -t, mergecap -a), then times
@@ -51,16 +55,36 @@ build_capture() {
     rm -rf "$tmp"
 }
 
-if [ ! -f "$big" ] || [ "$(stat -c %s "$big")" -lt $((size_mb * 1024 * 1024)) ]; then
-    echo "building $big (>= $size_mb MB) from the real captures..." >&2
-    build_capture "$size_mb" "$big"
-fi
-if [ ! -f "$quarter" ]; then
-    build_capture $((size_mb / 4)) "$quarter"
-fi
-
 cargo build --release --quiet
 bin=target/release/leakypick
+
+if [ "${BENCH_SOURCE:-real}" = simulated ]; then
+    big=bench-data/sim-big.pcap
+    quarter=bench-data/sim-quarter.pcap
+    spec="echo:20@30/h,echodot:10@20/h,camera:25@20/h,hub:5,plug:5"
+    # Measure how many bytes ten simulated minutes make, then scale the duration.
+    "$bin" simulate --devices "$spec" --duration 600s --seed 42 --out bench-data/probe.pcap --format json > /dev/null
+    per10m=$(stat -c %s bench-data/probe.pcap)
+    rm -f bench-data/probe.pcap bench-data/probe.labels.csv
+    sim() {
+        local mb="$1" out="$2" secs
+        secs=$(( mb * 1048576 / per10m * 600 + 600 ))
+        /usr/bin/time -o bench-data/sim.time -f "%e %M" \
+            "$bin" simulate --devices "$spec" --duration "${secs}s" --seed 42 --out "$out" --format json > /dev/null
+        read -r t m < bench-data/sim.time
+        echo "simulate wrote $(( $(stat -c %s "$out") / 1048576 )) MB in $t s (max RSS $((m / 1024)) MB)" >&2
+    }
+    [ -f "$big" ] || sim "$size_mb" "$big"
+    [ -f "$quarter" ] || sim $((size_mb / 4)) "$quarter"
+else
+    if [ ! -f "$big" ] || [ "$(stat -c %s "$big")" -lt $((size_mb * 1024 * 1024)) ]; then
+        echo "building $big (>= $size_mb MB) from the real captures..." >&2
+        build_capture "$size_mb" "$big"
+    fi
+    if [ ! -f "$quarter" ]; then
+        build_capture $((size_mb / 4)) "$quarter"
+    fi
+fi
 packets=$(capinfos -c -M "$big" | awk '/Number of packets/ {print $NF}')
 bytes=$(stat -c %s "$big")
 
