@@ -7,6 +7,7 @@ mod cli_eval;
 mod compare;
 mod errors;
 mod evaluate;
+mod report;
 mod simulate;
 mod util;
 mod wifi;

@@ -1,5 +1,5 @@
-//! Writes the example charts in `docs/eval/` from illustrative numbers, so that the
-//! look of the evaluation report's figures can be reviewed without running an
+//! Writes example charts from illustrative numbers (into `target/plot-examples/`, or
+//! the directory given), so that the look of the evaluation report's figures can be reviewed without running an
 //! evaluation.
 //!
 //! The data are synthetic, shaped like the paper's figures: a burst-detection ROC
@@ -235,7 +235,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let dir = std::env::args_os()
         .nth(1)
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/eval"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plot-examples")
+        });
     std::fs::create_dir_all(&dir)?;
     for (name, chart) in [
         ("example-roc.svg", roc()),

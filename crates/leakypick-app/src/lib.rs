@@ -18,5 +18,6 @@ pub mod oui;
 pub mod output;
 pub mod output_eval;
 pub mod plot;
+pub mod report;
 pub mod sample;
 pub mod simulate;

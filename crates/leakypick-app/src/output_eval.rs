@@ -828,5 +828,8 @@ pub fn write_out_dir(dir: &Path, r: &EvaluationReport) -> io::Result<Vec<PathBuf
         }
         Ok(())
     })?;
+    // The human-readable report (Markdown and SVG charts) beside the data it summarises.
+    let title = crate::report::default_title(r);
+    written.extend(crate::report::write_report(dir, r, &title)?);
     Ok(written)
 }
