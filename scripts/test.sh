@@ -2,14 +2,22 @@
 # The whole test suite: what CI runs (`.ci/run`) and what the README tells you to run.
 #
 # It installs the system tools the tests compare against (tshark, for independent
-# expected values), then checks formatting, lints and runs every test. It must run
-# from the repository root with the shared captures at ../shared/captures
-# (or LEAKYPICK_SHARED_CAPTURES pointing at them). Any missing piece fails loudly.
+# expected values) and what the testbed needs (iproute2, pulseaudio, flite, tcpdump,
+# openssl, pocketsphinx; see testbed/README.md; it must run as root), then checks
+# formatting, lints and runs every test. It must run from the repository root with the
+# shared captures at ../shared/captures (or LEAKYPICK_SHARED_CAPTURES pointing at them).
+# Any missing piece fails loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
 command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)
+# The testbed (testbed/testbed.py, tests/it/testbed.rs): namespaces, the room, TTS, capture, TLS.
+for tool_pkg in ip:iproute2 pulseaudio:pulseaudio pactl:pulseaudio-utils paplay:pulseaudio-utils \
+    flite:flite tcpdump:tcpdump openssl:openssl; do
+    command -v "${tool_pkg%%:*}" >/dev/null 2>&1 || need_pkgs+=("${tool_pkg#*:}")
+done
+python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 if ((${#need_pkgs[@]})); then
     echo "test.sh: installing ${need_pkgs[*]} (needed by the tests)" >&2
     SUDO=""
@@ -21,6 +29,18 @@ if ((${#need_pkgs[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${need_pkgs[@]}"
 fi
 command -v tshark >/dev/null 2>&1 || { echo "test.sh: tshark is still missing" >&2; exit 1; }
+for tool in ip pulseaudio pactl paplay flite tcpdump openssl; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is still missing (testbed)" >&2; exit 1; }
+done
+# The testbed's emulated devices: Python packages (pocketsphinx with its en-us model).
+if ! python3 testbed/testbed.py check >/dev/null 2>&1; then
+    echo "test.sh: installing testbed/requirements.txt for $(command -v python3)" >&2
+    python3 -m pip install -q -r testbed/requirements.txt ||
+        python3 -m pip install -q --break-system-packages -r testbed/requirements.txt ||
+        { echo "test.sh: cannot pip install testbed/requirements.txt" >&2; exit 1; }
+fi
+# Root, every tool and package: fails loudly (the testbed test would fail anyway).
+python3 testbed/testbed.py check || { echo "test.sh: the testbed cannot run here" >&2; exit 1; }
 
 shared="${LEAKYPICK_SHARED_CAPTURES:-../shared/captures}"
 [ -d "$shared" ] || { echo "test.sh: the shared captures are missing at $shared" >&2; exit 1; }

@@ -9,5 +9,6 @@ mod errors;
 mod evaluate;
 mod report;
 mod simulate;
+mod testbed;
 mod util;
 mod wifi;
