@@ -48,3 +48,7 @@ shared="${LEAKYPICK_SHARED_CAPTURES:-../shared/captures}"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+
+# The emulated device's own end-to-end check (wake-word hits, muted and plug silence,
+# bytes logged = bytes received), outside the namespaces.
+bash testbed/test_device.sh
