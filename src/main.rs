@@ -9,6 +9,7 @@ use leakypick_app::compare::{compare_windows, CompareOptions, WindowSpec};
 use leakypick_app::names::DeviceNames;
 use leakypick_app::output::{write_analysis, write_comparison, Format};
 use leakypick_app::sample;
+use leakypick_app::store::{self, Store};
 use leakypick_core::baseline::BaselineConfig;
 use leakypick_core::probe::{Decision, ProbeConfig, ProbeTest};
 use leakypick_core::stats::AutoBinRule;
@@ -64,6 +65,57 @@ enum Command {
     /// activations is documented in docs/evaluation-format.md. With --out DIR, a report
     /// with ROC curves, p-value charts and per-device timelines is written there.
     Evaluate(EvaluateArgs),
+    /// Devices in the history database: first/last seen, vendor, hostnames, user name.
+    ///
+    /// Reads the history a monitor keeps (also while it runs).
+    Devices(DevicesArgs),
+    /// Detections in the history database, oldest first.
+    ///
+    /// JSON prints one object per detection: mac, start, end (epoch seconds), the rule
+    /// that fired, its parameters and numbers.
+    Events(EventsArgs),
+    /// Give a device in the history a name (an empty NAME removes it).
+    Name(NameArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct DataDirArgs {
+    /// Directory of the history database (leakypick.sqlite3). Default:
+    /// $LEAKYPICK_DATA_DIR, else $XDG_DATA_HOME/leakypick, else ~/.local/share/leakypick.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct DevicesArgs {
+    #[command(flatten)]
+    data: DataDirArgs,
+    /// Output format. JSON prints one object per line.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+}
+
+#[derive(clap::Args, Debug)]
+struct EventsArgs {
+    /// Only detections that ended at or after T (epoch seconds or RFC 3339, e.g.
+    /// 2024-05-01T12:00:00Z).
+    #[arg(long, value_name = "T", value_parser = leakypick_app::store::parse_time)]
+    since: Option<Timestamp>,
+    #[command(flatten)]
+    data: DataDirArgs,
+    /// Output format. JSON prints one object per line.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+}
+
+#[derive(clap::Args, Debug)]
+struct NameArgs {
+    /// The device's MAC address, as `leakypick devices` lists it.
+    mac: Mac,
+    /// The name; an empty string removes the name.
+    name: String,
+    #[command(flatten)]
+    data: DataDirArgs,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -297,7 +349,50 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compare(args) => run_compare(args),
         Command::Simulate(args) => run_simulate(args),
         Command::Evaluate(args) => run_evaluate(args),
+        Command::Devices(args) => run_devices(args),
+        Command::Events(args) => run_events(args),
+        Command::Name(args) => run_name(args),
     }
+}
+
+fn open_store(args: &DataDirArgs) -> Result<Store> {
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => store::default_data_dir().context(
+            "no data directory: set --data-dir, LEAKYPICK_DATA_DIR, XDG_DATA_HOME or HOME",
+        )?,
+    };
+    Ok(Store::open(&dir)?)
+}
+
+fn run_devices(args: DevicesArgs) -> Result<()> {
+    let devices = open_store(&args.data)?.devices()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    store::render::write_devices(&mut out, &devices, format_of(args.format))?;
+    out.flush()?;
+    Ok(())
+}
+
+fn run_events(args: EventsArgs) -> Result<()> {
+    let events = open_store(&args.data)?.detections(args.since)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    store::render::write_events(&mut out, &events, format_of(args.format))?;
+    out.flush()?;
+    Ok(())
+}
+
+fn run_name(args: NameArgs) -> Result<()> {
+    let mut st = open_store(&args.data)?;
+    if !st.set_name(args.mac, Some(&args.name))? {
+        bail!(
+            "unknown device {} in {}: only devices in the history can be named (see `leakypick devices`)",
+            args.mac,
+            st.path().display()
+        );
+    }
+    Ok(())
 }
 
 fn format_of(f: FormatArg) -> Format {

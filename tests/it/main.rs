@@ -9,6 +9,7 @@ mod errors;
 mod evaluate;
 mod report;
 mod simulate;
+mod store;
 mod testbed;
 mod util;
 mod wifi;
