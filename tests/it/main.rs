@@ -5,6 +5,7 @@ mod analyze;
 mod capture;
 mod cli_eval;
 mod compare;
+mod config;
 mod errors;
 mod evaluate;
 mod report;

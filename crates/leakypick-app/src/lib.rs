@@ -11,6 +11,7 @@
 pub mod analyze;
 pub mod capture;
 pub mod compare;
+pub mod config;
 pub mod evaluate;
 pub mod labels;
 pub mod names;

@@ -107,6 +107,13 @@ impl DeviceNames {
         Ok(DeviceNames { names })
     }
 
+    /// Names from (MAC, name) pairs; the same MAC twice keeps the last name.
+    pub fn from_entries(entries: impl IntoIterator<Item = (Mac, String)>) -> DeviceNames {
+        DeviceNames {
+            names: entries.into_iter().collect(),
+        }
+    }
+
     pub fn get(&self, mac: Mac) -> Option<&str> {
         self.names.get(&mac).map(String::as_str)
     }
