@@ -1332,7 +1332,7 @@ fn legend_corner(
                     .count() as u64;
             }
         }
-        if best.map_or(true, |(_, _, s)| score < s) {
+        if best.is_none_or(|(_, _, s)| score < s) {
             best = Some((x, y, score));
         }
     }
