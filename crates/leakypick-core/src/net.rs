@@ -1,7 +1,7 @@
 //! Addresses: MAC addresses and the local-versus-cloud decision for IP destinations.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 /// A 48-bit IEEE MAC address.
@@ -114,11 +114,6 @@ fn is_local_v4(v4: Ipv4Addr) -> bool {
         || v4.is_unspecified()
         || v4.is_multicast()
         || v4.is_broadcast()
-}
-
-/// Convenience for tests and callers that hold an IPv6 address.
-pub fn is_local_ipv6(v6: Ipv6Addr) -> bool {
-    is_local_ip(IpAddr::V6(v6))
 }
 
 #[cfg(test)]
