@@ -14,10 +14,12 @@ need_pkgs=()
 command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)
 # The testbed (testbed/testbed.py, tests/it/testbed.rs): namespaces, the room, TTS, capture, TLS.
 for tool_pkg in ip:iproute2 pulseaudio:pulseaudio pactl:pulseaudio-utils paplay:pulseaudio-utils \
-    flite:flite tcpdump:tcpdump openssl:openssl; do
+    flite:flite tcpdump:tcpdump openssl:openssl mosquitto:mosquitto mosquitto_sub:mosquitto-clients; do
     command -v "${tool_pkg%%:*}" >/dev/null 2>&1 || need_pkgs+=("${tool_pkg#*:}")
 done
 python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
+# Live capture (the `live` feature links libpcap).
+[ -e /usr/include/pcap.h ] || need_pkgs+=(libpcap-dev)
 if ((${#need_pkgs[@]})); then
     echo "test.sh: installing ${need_pkgs[*]} (needed by the tests)" >&2
     SUDO=""
@@ -29,9 +31,10 @@ if ((${#need_pkgs[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${need_pkgs[@]}"
 fi
 command -v tshark >/dev/null 2>&1 || { echo "test.sh: tshark is still missing" >&2; exit 1; }
-for tool in ip pulseaudio pactl paplay flite tcpdump openssl; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is still missing (testbed)" >&2; exit 1; }
+for tool in ip pulseaudio pactl paplay flite tcpdump openssl mosquitto mosquitto_sub; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is still missing" >&2; exit 1; }
 done
+[ -e /usr/include/pcap.h ] || { echo "test.sh: libpcap-dev is still missing (live capture)" >&2; exit 1; }
 # The testbed's emulated devices: Python packages (pocketsphinx with its en-us model).
 if ! python3 testbed/testbed.py check >/dev/null 2>&1; then
     echo "test.sh: installing testbed/requirements.txt for $(command -v python3)" >&2
@@ -46,8 +49,10 @@ shared="${LEAKYPICK_SHARED_CAPTURES:-../shared/captures}"
 [ -d "$shared" ] || { echo "test.sh: the shared captures are missing at $shared" >&2; exit 1; }
 
 cargo fmt --all --check
+# Without and with the optional live capture (libpcap): both builds must stay clean.
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+cargo test --workspace --all-features --locked
 
 # The emulated device's own end-to-end check (wake-word hits, muted and plug silence,
 # bytes logged = bytes received), outside the namespaces.

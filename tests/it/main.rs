@@ -1,6 +1,7 @@
 //! The one integration-test binary. Each module tests one capability on real captures
 //! from `../shared/captures` (see `util::shared_captures`).
 
+mod alerts;
 mod analyze;
 mod capture;
 mod cli_eval;
@@ -8,6 +9,8 @@ mod compare;
 mod config;
 mod errors;
 mod evaluate;
+#[cfg(feature = "live")]
+mod live;
 mod report;
 mod simulate;
 mod store;

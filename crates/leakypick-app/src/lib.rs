@@ -8,12 +8,15 @@
 //! reports, and [`oui`], [`names`] and [`sample`] supply vendors, user names and the
 //! bundled sample capture.
 
+pub mod alert;
 pub mod analyze;
 pub mod capture;
 pub mod compare;
 pub mod config;
 pub mod evaluate;
 pub mod labels;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod names;
 pub mod oui;
 pub mod output;
@@ -22,4 +25,5 @@ pub mod plot;
 pub mod report;
 pub mod sample;
 pub mod simulate;
+pub mod source;
 pub mod store;

@@ -1,0 +1,1 @@
+//! Alerts: webhook to a test HTTP server, MQTT through a real mosquitto on loopback.

@@ -1,0 +1,1 @@
+//! Live capture on veth pairs in test-made network namespaces (feature `live`).
