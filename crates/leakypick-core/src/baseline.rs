@@ -142,6 +142,57 @@ impl RateBaseline {
         Self::bucket_top(BUCKETS - 1)
     }
 
+    /// The learned state as one line of text, to be kept across restarts:
+    /// `v1 <observed> <total> <bucket>:<weight> ...` with only non-empty buckets. The
+    /// decay is not part of it: it comes from the configuration in use when restored.
+    pub fn to_state(&self) -> String {
+        let mut out = format!("v1 {} {:e}", self.observed, self.total);
+        for (i, w) in self.weights.iter().enumerate() {
+            if *w > 0.0 {
+                out.push_str(&format!(" {i}:{w:e}"));
+            }
+        }
+        out
+    }
+
+    /// Restores a state written by [`to_state`](Self::to_state), with the decay of
+    /// `config`. Refuses text that is not such a state (names what is wrong).
+    pub fn from_state(config: &BaselineConfig, text: &str) -> Result<RateBaseline, String> {
+        let mut parts = text.split_ascii_whitespace();
+        if parts.next() != Some("v1") {
+            return Err("not a baseline state (expected it to start with `v1`)".into());
+        }
+        let observed: u64 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or("the count of observed windows is missing or not a number")?;
+        let total: f64 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .filter(|t: &f64| t.is_finite() && *t >= 0.0)
+            .ok_or("the total weight is missing or not a non-negative number")?;
+        let mut b = RateBaseline::new(config);
+        b.observed = observed;
+        b.total = total;
+        for p in parts {
+            let (i, w) = p
+                .split_once(':')
+                .ok_or_else(|| format!("bucket `{p}` is not `index:weight`"))?;
+            let i: usize = i
+                .parse()
+                .ok()
+                .filter(|i| *i < BUCKETS)
+                .ok_or_else(|| format!("bucket index `{i}` is out of range"))?;
+            let w: f64 = w
+                .parse()
+                .ok()
+                .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+                .ok_or_else(|| format!("bucket weight `{w}` is not a non-negative number"))?;
+            b.weights[i] = w;
+        }
+        Ok(b)
+    }
+
     /// The threshold for this device, or `None` while it is still warming up.
     pub fn threshold_bps(&self, config: &BaselineConfig) -> Option<f64> {
         if self.observed < u64::from(config.warmup_windows) {
@@ -152,8 +203,27 @@ impl RateBaseline {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn state_round_trips_and_garbage_is_refused() {
+        let c = cfg();
+        let mut b = RateBaseline::new(&c);
+        b.observe(0.0, 50);
+        b.observe(12_345.0, 7);
+        b.observe(900.0, 3);
+        let text = b.to_state();
+        let r = RateBaseline::from_state(&c, &text).unwrap();
+        assert_eq!(r.observed(), b.observed());
+        assert_eq!(r.quantile(0.99), b.quantile(0.99));
+        assert_eq!(r.quantile(0.5), b.quantile(0.5));
+        assert_eq!(r.to_state(), text);
+        for bad in ["", "v2 1 1", "v1 x 1", "v1 1 -1", "v1 1 1 999:1", "v1 1 1 3", "v1 1 1 3:nan"] {
+            assert!(RateBaseline::from_state(&c, bad).is_err(), "{bad:?}");
+        }
+    }
 
     fn cfg() -> BaselineConfig {
         BaselineConfig {

@@ -131,6 +131,23 @@ pub struct Burst {
     pub threshold_bps: f64,
 }
 
+/// The moment a run of hot windows becomes a burst (its `min_windows`-th hot window
+/// has closed): what a live monitor reports while the upload is still going on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BurstOnset {
+    pub device: DeviceKey,
+    /// Start of the first hot window.
+    pub start: Timestamp,
+    /// End of the window that made the run a burst: the earliest time the burst is known.
+    pub confirmed: Timestamp,
+    /// Bytes uploaded in the run so far.
+    pub bytes: u64,
+    /// Highest rate of one window so far, in bits per second.
+    pub peak_bps: f64,
+    /// The threshold the first window exceeded.
+    pub threshold_bps: f64,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Run {
     first_window: i64,
@@ -161,11 +178,18 @@ impl DeviceState {
 
     /// Closes the current window given that time has moved on to window `next`, and
     /// teaches the baseline the windows that were idle.
-    fn close(&mut self, config: &BurstConfig, static_hot: f64, next: i64) -> Option<Run> {
+    /// Returns the run that ended, and the run as it stood when this window made it a
+    /// burst (its `min_windows`-th hot window), if this window did.
+    fn close(
+        &mut self,
+        config: &BurstConfig,
+        static_hot: f64,
+        next: i64,
+    ) -> (Option<Run>, Option<Run>) {
         let hot_bytes = self.hot_bytes(config, static_hot);
         let hot = self.bytes as f64 > hot_bytes;
         let in_run = self.run.is_some();
-        let ended = close_window(self, hot_bytes, config.min_windows, next);
+        let (ended, onset) = close_window(self, hot_bytes, config.min_windows, next);
         if let Some(b) = &mut self.baseline {
             if !hot && !in_run {
                 b.observe(self.bytes as f64 * 8.0 / config.window_secs(), 1);
@@ -173,7 +197,7 @@ impl DeviceState {
             let empty = (next - self.window - 1).max(0) as u64;
             b.observe(0.0, empty);
         }
-        ended
+        (ended, onset)
     }
 }
 
@@ -186,6 +210,10 @@ pub struct BurstDetector {
     /// Upload bytes a window must exceed to be hot (threshold × window ÷ 8).
     hot_bytes: f64,
     late_packets: u64,
+    /// Collected onsets, when asked for with [`BurstDetector::report_onsets`].
+    onsets: Option<Vec<BurstOnset>>,
+    /// Learned baselines handed in before the device's first packet (a restart).
+    seeds: HashMap<DeviceKey, RateBaseline>,
 }
 
 impl BurstDetector {
@@ -197,6 +225,64 @@ impl BurstDetector {
             devices: HashMap::default(),
             hot_bytes: config.threshold_bps * config.window_secs() / 8.0,
             late_packets: 0,
+            onsets: None,
+            seeds: HashMap::default(),
+        }
+    }
+
+    /// Also collect a [`BurstOnset`] whenever a run becomes a burst, to be taken with
+    /// [`take_onsets`](Self::take_onsets). Off by default (offline analysis only needs
+    /// the finished bursts).
+    pub fn report_onsets(&mut self, on: bool) {
+        self.onsets = on.then(Vec::new);
+    }
+
+    /// The onsets collected since the last call, oldest first.
+    pub fn take_onsets(&mut self) -> Vec<BurstOnset> {
+        match &mut self.onsets {
+            Some(v) => std::mem::take(v),
+            None => Vec::new(),
+        }
+    }
+
+    /// Starts `device` with a baseline learned earlier (for example before a restart).
+    /// Takes effect at the device's first packet; ignored without a baseline config or
+    /// when the device has already been seen.
+    pub fn seed_baseline(&mut self, device: DeviceKey, baseline: RateBaseline) {
+        if self.config.baseline.is_some() && !self.devices.contains_key(&device) {
+            self.seeds.insert(device, baseline);
+        }
+    }
+
+    /// The learned baseline of every device that has one (seeded ones included).
+    pub fn baselines(&self) -> Vec<(DeviceKey, &RateBaseline)> {
+        let mut out: Vec<(DeviceKey, &RateBaseline)> = self
+            .devices
+            .iter()
+            .filter_map(|(k, s)| s.baseline.as_ref().map(|b| (*k, b)))
+            .chain(self.seeds.iter().map(|(k, b)| (*k, b)))
+            .collect();
+        out.sort_by_key(|(k, _)| *k);
+        out
+    }
+
+    /// Devices the detector keeps state for.
+    pub fn device_count(&self) -> usize {
+        self.devices.len()
+    }
+
+    fn onset(&mut self, device: DeviceKey, run: Run) {
+        let w = self.config.window_secs();
+        let onset = BurstOnset {
+            device,
+            start: self.window_start(run.first_window),
+            confirmed: self.window_start(run.first_window + i64::from(run.windows)),
+            bytes: run.bytes,
+            peak_bps: run.peak_bytes as f64 * 8.0 / w,
+            threshold_bps: run.hot_bytes * 8.0 / w,
+        };
+        if let Some(v) = &mut self.onsets {
+            v.push(onset);
         }
     }
 
@@ -226,7 +312,10 @@ impl BurstDetector {
         let state = match self.devices.get_mut(&device) {
             Some(s) => s,
             None => {
-                let baseline = self.config.baseline.as_ref().map(RateBaseline::new);
+                let baseline = match self.seeds.remove(&device) {
+                    Some(b) => Some(b),
+                    None => self.config.baseline.as_ref().map(RateBaseline::new),
+                };
                 self.devices.insert(
                     device,
                     DeviceState {
@@ -246,9 +335,12 @@ impl BurstDetector {
             state.bytes += bytes;
             return None;
         }
-        let ended = state.close(&self.config, self.hot_bytes, w);
+        let (ended, onset) = state.close(&self.config, self.hot_bytes, w);
         state.window = w;
         state.bytes = bytes;
+        if let Some(run) = onset {
+            self.onset(device, run);
+        }
         ended.map(|run| self.burst(device, run))
     }
 
@@ -260,14 +352,23 @@ impl BurstDetector {
         let hot = self.hot_bytes;
         let config = self.config;
         let mut ended = Vec::new();
+        let mut onsets = Vec::new();
         for (key, state) in self.devices.iter_mut() {
             if state.window < w {
-                if let Some(run) = state.close(&config, hot, w) {
+                let (end, onset) = state.close(&config, hot, w);
+                if let Some(run) = onset {
+                    onsets.push((*key, run));
+                }
+                if let Some(run) = end {
                     ended.push((*key, run));
                 }
                 state.window = w;
                 state.bytes = 0;
             }
+        }
+        onsets.sort_by_key(|(k, r)| (r.first_window, *k));
+        for (key, run) in onsets {
+            self.onset(key, run);
         }
         let mut bursts: Vec<Burst> = ended.into_iter().map(|(k, r)| self.burst(k, r)).collect();
         bursts.sort_by_key(|b| (b.start, b.device));
@@ -294,15 +395,17 @@ impl BurstDetector {
 }
 
 /// Folds the device's current window into its run, given that time has moved on to
-/// window `next`. Returns a finished run that qualifies as a burst.
+/// window `next`. Returns a finished run that qualifies as a burst, and the run when
+/// this window was its `min_windows`-th hot one.
 fn close_window(
     state: &mut DeviceState,
     hot_bytes: f64,
     min_windows: u32,
     next: i64,
-) -> Option<Run> {
+) -> (Option<Run>, Option<Run>) {
     let hot = state.bytes as f64 > hot_bytes;
     let mut finished = None;
+    let mut onset = None;
     if hot {
         match &mut state.run {
             Some(run) => {
@@ -320,6 +423,11 @@ fn close_window(
                 })
             }
         }
+        if let Some(run) = state.run {
+            if run.windows == min_windows {
+                onset = Some(run);
+            }
+        }
     } else {
         finished = state.run.take();
     }
@@ -329,7 +437,7 @@ fn close_window(
             finished = Some(run);
         }
     }
-    finished.filter(|r| r.windows >= min_windows)
+    (finished.filter(|r| r.windows >= min_windows), onset)
 }
 
 #[cfg(test)]
@@ -412,6 +520,42 @@ mod tests {
         let b = d.finish();
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].bytes, 9000);
+    }
+
+    #[test]
+    fn onsets_come_when_the_run_becomes_a_burst() {
+        let mut d = BurstDetector::new(BurstConfig::product_default(), Timestamp(0));
+        d.report_onsets(true);
+        d.observe(dev(), Timestamp(SEC / 2), HOT);
+        d.observe(dev(), Timestamp(SEC + SEC / 2), HOT);
+        assert!(d.take_onsets().is_empty(), "one closed hot window is not a burst");
+        d.observe(dev(), Timestamp(2 * SEC + SEC / 2), HOT);
+        let o = d.take_onsets();
+        assert_eq!(o.len(), 1);
+        assert_eq!((o[0].start, o[0].confirmed), (Timestamp(0), Timestamp(2 * SEC)));
+        assert_eq!(o[0].bytes, 2 * HOT);
+        // The run goes on: no second onset; it ends later as one burst.
+        d.observe(dev(), Timestamp(3 * SEC + SEC / 2), HOT);
+        assert!(d.take_onsets().is_empty());
+        let b = d.advance(Timestamp(10 * SEC));
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].start, o[0].start);
+        // A silent device's run is confirmed by advance().
+        d.observe(dev(), Timestamp(20 * SEC), HOT);
+        d.observe(dev(), Timestamp(21 * SEC), HOT);
+        assert!(d.take_onsets().is_empty());
+        d.advance(Timestamp(22 * SEC));
+        assert_eq!(d.take_onsets().len(), 1);
+        assert_eq!(d.advance(Timestamp(23 * SEC)).len(), 1);
+    }
+
+    #[test]
+    fn onsets_are_off_by_default() {
+        let mut d = BurstDetector::new(BurstConfig::product_default(), Timestamp(0));
+        for i in 0..4 {
+            d.observe(dev(), Timestamp(i * SEC), HOT);
+        }
+        assert!(d.take_onsets().is_empty());
     }
 
     #[test]

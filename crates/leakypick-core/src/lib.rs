@@ -24,7 +24,7 @@ pub mod sim;
 pub mod stats;
 pub mod time;
 
-pub use burst::{Burst, BurstConfig, BurstDetector};
+pub use burst::{Burst, BurstConfig, BurstDetector, BurstOnset};
 pub use decode::{decode, HostnameHint, HostnameSource, LinkType, PacketMeta};
 pub use inventory::{
     is_upload, DestinationScope, DeviceKey, DeviceStats, Inventory, InventoryLimits,
