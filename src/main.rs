@@ -76,6 +76,28 @@ enum Command {
     Events(EventsArgs),
     /// Give a device in the history a name (an empty NAME removes it).
     Name(NameArgs),
+    /// Watch a network live: detect uploads as they happen, keep the history, alert.
+    ///
+    /// Captures from an interface (-i, or capture.interface in the config; needs a
+    /// build with the `live` feature) or replays a capture file as if it were live
+    /// (--replay). Runs the same detector as `analyze`, with time taken from the packets.
+    /// Prints each detection when it is confirmed (STREAMING) and when it ends; writes
+    /// devices, per-minute traffic, detections and learned baselines to the history
+    /// (--data-dir) and sends alerts (log, webhook, MQTT with Home Assistant discovery)
+    /// as configured. Stops cleanly on SIGTERM or Ctrl-C. Settings: --config FILE (TOML;
+    /// every key in docs/leakypick.example.toml); options given here override the file.
+    Monitor(MonitorArgs),
+    /// Send capture files out of an interface, paced like the recording (for test networks).
+    ///
+    /// Feeds a monitor on another interface with real traffic, or measures how fast one
+    /// keeps up. Frames go out with libpcap in file order, the files one after the other;
+    /// --loop repeats the list. Pacing: the recorded gaps divided by --speed (default),
+    /// a constant --mbps, or --top-speed. A capture whose link type is not the
+    /// interface's is refused; frames the interface refuses (e.g. longer than its MTU)
+    /// are counted as failed. Needs a build with the `live` feature and capture rights
+    /// (root, or `setcap cap_net_raw,cap_net_admin+ep` on the binary). See
+    /// docs/live-capture.md.
+    Replay(ReplayArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -106,6 +128,50 @@ struct EventsArgs {
     /// Output format. JSON prints one object per line.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     format: FormatArg,
+}
+
+#[derive(clap::Args, Debug)]
+struct MonitorArgs {
+    /// Network interface to capture on (overrides capture.interface).
+    #[arg(short = 'i', long, value_name = "IFACE", conflicts_with = "replay")]
+    interface: Option<String>,
+    /// Read this capture file as if it were live, then stop (tests a configuration;
+    /// needs no privileges).
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Pace the --replay like the recording, this many times faster (1 = real time).
+    /// Default: as fast as the file can be read.
+    #[arg(long, value_name = "X", requires = "replay")]
+    replay_speed: Option<f64>,
+    /// The configuration file (TOML). Default: none (every setting at its default).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// BPF filter for the live capture (overrides capture.filter).
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
+    /// Detector preset (overrides detect.preset).
+    #[arg(long, value_enum)]
+    preset: Option<PresetArg>,
+    /// Capture 802.11 frames in monitor mode (overrides capture.monitor_mode).
+    #[arg(long)]
+    monitor_mode: bool,
+    /// Log level on stderr (overrides logging.level).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    log_level: Option<LogLevelArg>,
+    #[command(flatten)]
+    data: DataDirArgs,
+    /// How detections are printed on stdout: text lines, one JSON object per line, or CSV.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum LogLevelArg {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
 }
 
 #[derive(clap::Args, Debug)]
@@ -326,6 +392,75 @@ struct SimulateArgs {
     format: FormatArg,
 }
 
+#[derive(clap::Args, Debug)]
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+struct ReplayArgs {
+    /// The interface to send on; its link type must be the captures' (Ethernet for a veth).
+    #[arg(short, long, value_name = "IFACE")]
+    interface: String,
+    /// Capture files (pcap or pcapng), sent one after the other.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+    /// Pace as recorded, X times faster (2: twice as fast, 0.5: half as fast).
+    #[arg(long, value_name = "X", default_value_t = 1.0, conflicts_with_all = ["mbps", "top_speed"])]
+    speed: f64,
+    /// Send at a constant rate of R Mbit/s (frame bytes) instead of the recorded pace.
+    #[arg(long, value_name = "R", conflicts_with = "top_speed")]
+    mbps: Option<f64>,
+    /// Send as fast as the interface takes the frames.
+    #[arg(long)]
+    top_speed: bool,
+    /// Send the whole list of files N times.
+    #[arg(long = "loop", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    loops: u32,
+    /// Format of the summary (frames, bytes, seconds, achieved Mbit/s and frames/s,
+    /// frames that could not be sent). JSON prints one object.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+}
+
+#[cfg(not(feature = "live"))]
+fn run_replay(_args: ReplayArgs) -> Result<()> {
+    bail!(
+        "this build of leakypick has no live capture, which `replay` needs: rebuild it with \
+         `cargo build --release --features live` (needs libpcap-dev)"
+    )
+}
+
+#[cfg(feature = "live")]
+fn run_replay(args: ReplayArgs) -> Result<()> {
+    use leakypick_app::live::replay::{self, Pacing, ReplayOptions};
+    let pacing = match (args.top_speed, args.mbps) {
+        (true, _) => Pacing::TopSpeed,
+        (false, Some(r)) => Pacing::Mbps(r),
+        (false, None) => Pacing::Recorded { speed: args.speed },
+    };
+    let summary = replay::replay(&ReplayOptions {
+        interface: args.interface,
+        files: args.files,
+        pacing,
+        loops: args.loops,
+    })?;
+    for w in &summary.warnings {
+        eprintln!("leakypick: warning: {w}");
+    }
+    if let Some(first) = &summary.first_error {
+        eprintln!(
+            "leakypick: warning: {} frame(s) could not be sent; the first: {first}",
+            summary.failed
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    replay::write_summary(&mut out, &summary, format_of(args.format))?;
+    out.flush()?;
+    if summary.frames == 0 && summary.failed > 0 {
+        bail!("no frame could be sent on {}", summary.interface);
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -352,6 +487,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Devices(args) => run_devices(args),
         Command::Events(args) => run_events(args),
         Command::Name(args) => run_name(args),
+        Command::Monitor(args) => run_monitor(args),
+        Command::Replay(args) => run_replay(args),
     }
 }
 
@@ -393,6 +530,212 @@ fn run_name(args: NameArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Log records on stderr: `TIME LEVEL message` (UTC). Under systemd they go to the journal.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| Timestamp(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)))
+            .unwrap_or(Timestamp(0));
+        eprintln!(
+            "{} {:<5} {}",
+            leakypick_app::output::human_time(now),
+            record.level(),
+            record.args()
+        );
+    }
+
+    fn flush(&self) {}
+}
+
+static LOGGER: StderrLogger = StderrLogger;
+
+fn init_logging(level: log::LevelFilter) {
+    // Only the first call installs the logger; a second one changes nothing.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(level);
+}
+
+fn run_monitor(args: MonitorArgs) -> Result<()> {
+    use leakypick_app::alert::Alerter;
+    use leakypick_app::config::{Config, LogLevel, Preset};
+    use leakypick_app::monitor::{write_event, Monitor, MonitorOptions, CSV_HEADER};
+    use leakypick_app::source::{FileSource, FrameSource};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(p) = args.preset {
+        config.detect.preset = match p {
+            PresetArg::Default => Preset::Default,
+            PresetArg::Paper => Preset::Paper,
+            PresetArg::Adaptive => Preset::Adaptive,
+        };
+    }
+    let level = match (args.log_level, config.logging.level) {
+        (Some(LogLevelArg::Error), _) | (None, LogLevel::Error) => log::LevelFilter::Error,
+        (Some(LogLevelArg::Warn), _) | (None, LogLevel::Warn) => log::LevelFilter::Warn,
+        (Some(LogLevelArg::Info), _) | (None, LogLevel::Info) => log::LevelFilter::Info,
+        (Some(LogLevelArg::Debug), _) | (None, LogLevel::Debug) => log::LevelFilter::Debug,
+        (Some(LogLevelArg::Trace), _) | (None, LogLevel::Trace) => log::LevelFilter::Trace,
+    };
+    init_logging(level);
+    let burst = config.burst_config().map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}",
+            args.config
+                .as_ref()
+                .map_or("the settings".to_string(), |p| p.display().to_string())
+        )
+    })?;
+    let data_dir = args
+        .data
+        .data_dir
+        .clone()
+        .or_else(|| config.history.data_dir.clone());
+    let format = format_of(args.format);
+
+    // Check everything that can be wrong before touching the history or the network.
+    let mut source: Box<dyn FrameSource> = match &args.replay {
+        Some(file) => {
+            let capture = CaptureSource::open(file)?;
+            match args.replay_speed {
+                Some(x) if x.is_finite() && x > 0.0 => Box::new(FileSource::paced(capture, x)),
+                Some(x) => bail!("--replay-speed must be a positive number, not {x}"),
+                None => Box::new(FileSource::new(capture)),
+            }
+        }
+        None => {
+            let interface = args
+                .interface
+                .clone()
+                .or_else(|| config.capture.interface.clone());
+            open_live(
+                interface,
+                args.filter.clone().or_else(|| config.capture.filter.clone()),
+                &config,
+                args.monitor_mode,
+            )?
+        }
+    };
+    let alerter = Alerter::new(&config.alerts)?;
+    let store = open_store(&DataDirArgs { data_dir })?;
+    log::info!(
+        "monitoring {}; history in {}",
+        source.name(),
+        store.path().display()
+    );
+    let preset = match config.detect.preset {
+        Preset::Default => "default",
+        Preset::Paper => "paper",
+        Preset::Adaptive => "adaptive",
+    };
+    let opts = MonitorOptions {
+        burst,
+        preset: preset.into(),
+        scope: config.scope(),
+        limits: leakypick_core::InventoryLimits {
+            max_devices: config.limits.max_devices,
+            ..Default::default()
+        },
+        names: config.names(),
+        flush_interval: std::time::Duration::from_secs(u64::from(
+            config.history.flush_interval_s.max(1),
+        )),
+        retention_days: (config.history.retention_days > 0)
+            .then_some(config.history.retention_days),
+        ..MonitorOptions::default()
+    };
+    let monitor = Monitor::new(opts, store, alerter)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // A second signal while shutting down exits at once.
+        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if matches!(format, Format::Csv) {
+        writeln!(out, "{CSV_HEADER}")?;
+        out.flush()?;
+    }
+    let mut write_error: Option<std::io::Error> = None;
+    let summary = monitor.run(source.as_mut(), &stop, &mut |event| {
+        if write_error.is_none() {
+            let r = write_event(&mut out, event, format).and_then(|()| out.flush());
+            if let Err(e) = r {
+                write_error = Some(e);
+            }
+        }
+    })?;
+    log::info!(
+        "stopped: {} frames, {} devices, {} detections{}",
+        summary.frames,
+        summary.devices,
+        summary.detections,
+        summary.drops.map_or(String::new(), |d| format!(
+            "; kernel dropped {} and the interface {} of {} packets",
+            d.dropped_kernel, d.dropped_interface, d.received
+        ))
+    );
+    match write_error {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::from(e).context("cannot write to standard output"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "live"))]
+fn open_live(
+    interface: Option<String>,
+    _filter: Option<String>,
+    _config: &leakypick_app::config::Config,
+    _monitor_mode: bool,
+) -> Result<Box<dyn leakypick_app::source::FrameSource>> {
+    bail!(
+        "this build of leakypick has no live capture{}: rebuild it with `cargo build --release \
+         --features live` (needs libpcap-dev), or use --replay FILE",
+        interface.map_or(String::new(), |i| format!(" (asked for interface {i})"))
+    )
+}
+
+#[cfg(feature = "live")]
+fn open_live(
+    interface: Option<String>,
+    filter: Option<String>,
+    config: &leakypick_app::config::Config,
+    monitor_mode: bool,
+) -> Result<Box<dyn leakypick_app::source::FrameSource>> {
+    use leakypick_app::live::{LiveOptions, LiveSource};
+    let Some(interface) = interface else {
+        bail!("no interface to capture on: pass -i IFACE or set capture.interface in the config file")
+    };
+    let opts = LiveOptions {
+        filter,
+        immediate: config.capture.immediate,
+        monitor_mode: monitor_mode || config.capture.monitor_mode,
+        snaplen: config.capture.snaplen,
+        ..LiveOptions::new(interface)
+    };
+    Ok(Box::new(LiveSource::open(opts)?))
 }
 
 fn format_of(f: FormatArg) -> Format {

@@ -95,7 +95,7 @@ fn paper_preset_on_the_echo_dot_and_the_lan_blip() {
 }
 
 /// Parses `tshark -n -q -z endpoints,eth` into MAC -> [tx_packets, tx_bytes, rx_packets, rx_bytes].
-fn tshark_endpoints(path: &str) -> BTreeMap<String, [u64; 4]> {
+pub(crate) fn tshark_endpoints(path: &str) -> BTreeMap<String, [u64; 4]> {
     let text = tshark(&["-n", "-r", path, "-q", "-z", "endpoints,eth"]);
     let mut out = BTreeMap::new();
     for line in text.lines() {

@@ -11,6 +11,7 @@ mod errors;
 mod evaluate;
 #[cfg(feature = "live")]
 mod live;
+mod monitor;
 mod report;
 mod simulate;
 mod store;

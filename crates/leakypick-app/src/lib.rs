@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod labels;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod monitor;
 pub mod names;
 pub mod oui;
 pub mod output;

@@ -8,7 +8,9 @@
 
 use crate::capture::{CaptureError, CaptureSource, Frame};
 use leakypick_core::time::Timestamp;
+use leakypick_core::LinkType;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 /// One step of a frame source.
 #[derive(Debug)]
@@ -17,7 +19,8 @@ pub enum Pull<'a> {
     Frame(Frame<'a>),
     /// Nothing arrived within the source's poll interval (at most about a second), or
     /// the interface is down and being retried. `now` is the wall clock for a live
-    /// source (so windows can close while the network is silent), `None` for a file.
+    /// source (so windows can close while the network is silent), the recording's
+    /// clock for a paced replay, `None` when unknown.
     Idle { now: Option<Timestamp> },
     /// The source has ended (the end of a file). Live sources never end.
     End,
@@ -78,18 +81,69 @@ pub trait FrameSource {
 }
 
 /// A capture file read as if it were live (`leakypick monitor --replay FILE`): frames
-/// as fast as they can be read, with their recorded timestamps.
+/// with their recorded timestamps, as fast as they can be read or paced like the
+/// recording ([`FileSource::paced`]).
 pub struct FileSource {
     name: String,
     capture: CaptureSource,
+    pace: Option<Pace>,
 }
+
+/// Pacing of a replayed file: frame `f` is handed out when `(f.ts - first) / speed`
+/// of wall time has passed since the first frame.
+struct Pace {
+    speed: f64,
+    /// The first frame's timestamp and the wall clock when it was handed out.
+    origin: Option<(Timestamp, Instant)>,
+    /// A frame read but not yet due (owned: the reader's buffer moves on).
+    held: Option<Held>,
+    /// The frame handed out last, owned so that `Pull::Frame` can borrow it.
+    out: Held,
+}
+
+struct Held {
+    ts: Timestamp,
+    wire_len: u32,
+    link: LinkType,
+    data: Vec<u8>,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Held {
+            ts: Timestamp(0),
+            wire_len: 0,
+            link: LinkType::Ethernet,
+            data: Vec::new(),
+        }
+    }
+}
+
+/// Longest sleep in one `pull`, so that a stop request is noticed quickly.
+const PACE_POLL: Duration = Duration::from_millis(200);
 
 impl FileSource {
     pub fn new(capture: CaptureSource) -> FileSource {
         FileSource {
             name: capture.name().to_string(),
             capture,
+            pace: None,
         }
+    }
+
+    /// Replays at the recorded pace times `speed` (2.0: twice as fast). The frames keep
+    /// their recorded timestamps; only the wall-clock pace changes.
+    pub fn paced(capture: CaptureSource, speed: f64) -> FileSource {
+        let mut s = FileSource::new(capture);
+        if speed.is_finite() && speed > 0.0 {
+            s.pace = Some(Pace {
+                speed,
+                origin: None,
+                held: None,
+                out: Held::default(),
+            });
+        }
+        s
     }
 
     /// Warnings of the underlying reader (truncation, skipped records).
@@ -100,15 +154,63 @@ impl FileSource {
 
 impl FrameSource for FileSource {
     fn pull(&mut self) -> Result<Pull<'_>, SourceError> {
-        match self.capture.next_frame() {
-            Ok(Some(frame)) => Ok(Pull::Frame(frame)),
-            Ok(None) => Ok(Pull::End),
-            Err(e) => Err(SourceError {
-                source_name: self.name.clone(),
-                message: e.to_string(),
-                hint: None,
-            }),
+        let Some(pace) = &mut self.pace else {
+            return match self.capture.next_frame() {
+                Ok(Some(frame)) => Ok(Pull::Frame(frame)),
+                Ok(None) => Ok(Pull::End),
+                Err(e) => Err(SourceError {
+                    source_name: self.name.clone(),
+                    message: e.to_string(),
+                    hint: None,
+                }),
+            };
+        };
+        if pace.held.is_none() {
+            match self.capture.next_frame() {
+                Ok(Some(f)) => {
+                    pace.held = Some(Held {
+                        ts: f.ts,
+                        wire_len: f.wire_len,
+                        link: f.link,
+                        data: f.data.to_vec(),
+                    })
+                }
+                Ok(None) => return Ok(Pull::End),
+                Err(e) => {
+                    return Err(SourceError {
+                        source_name: self.name.clone(),
+                        message: e.to_string(),
+                        hint: None,
+                    })
+                }
+            }
         }
+        let Some(held) = pace.held.take() else {
+            return Ok(Pull::End);
+        };
+        let (first, started) = *pace.origin.get_or_insert((held.ts, Instant::now()));
+        let offset = held.ts.secs_since(first).max(0.0) / pace.speed;
+        let due = started + Duration::from_secs_f64(offset.min(1e9));
+        let now = Instant::now();
+        if due > now {
+            let wait = due - now;
+            if wait > PACE_POLL {
+                std::thread::sleep(PACE_POLL);
+                pace.held = Some(held);
+                // The replay's own clock: the recording's time that has "passed".
+                let played = started.elapsed().as_secs_f64() * pace.speed;
+                let now = Timestamp(first.0.saturating_add((played * 1e9) as i64));
+                return Ok(Pull::Idle { now: Some(now) });
+            }
+            std::thread::sleep(wait);
+        }
+        pace.out = held;
+        Ok(Pull::Frame(Frame {
+            ts: pace.out.ts,
+            wire_len: pace.out.wire_len,
+            link: pace.out.link,
+            data: &pace.out.data,
+        }))
     }
 
     fn drop_stats(&mut self) -> Option<DropStats> {

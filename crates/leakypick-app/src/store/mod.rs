@@ -482,6 +482,31 @@ impl Store {
             .map_err(sql_err(&self.path))
     }
 
+    /// Every saved baseline, ordered by MAC. A row whose MAC is not valid is an error
+    /// naming the value (the file was edited by hand or damaged).
+    pub fn baselines(&self) -> Result<Vec<BaselineRecord>, StoreError> {
+        let e = sql_err(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT mac, state, updated FROM baselines ORDER BY mac")
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            })
+            .map_err(&e)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mac, state, updated) = row.map_err(&e)?;
+            out.push(BaselineRecord {
+                mac: self.parse_mac(&mac)?,
+                state,
+                updated: Timestamp(updated),
+            });
+        }
+        Ok(out)
+    }
+
     /// Retention: deletes traffic minutes that started before `older_than` and detections
     /// that ended before it, in one transaction. Devices, names and baselines are kept.
     pub fn prune(&mut self, older_than: Timestamp) -> Result<PruneCounts, StoreError> {
@@ -652,6 +677,25 @@ impl Batch<'_> {
             )
             .map_err(sql_err(self.path))?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Completes a detection stored at its onset: the burst's final end, bytes and peak.
+    /// Returns `false` when no detection has that id (pruned meanwhile).
+    pub fn finish_detection(
+        &self,
+        id: i64,
+        end: Timestamp,
+        bytes: u64,
+        peak_bps: f64,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE detections SET end = ?2, bytes = ?3, peak_bps = ?4 WHERE id = ?1",
+                params![id, end.0, to_i64(bytes), peak_bps],
+            )
+            .map_err(sql_err(self.path))?;
+        Ok(n > 0)
     }
 
     /// Saves (replacing) a device's baseline.

@@ -32,6 +32,7 @@ pub fn device_json(d: &DeviceRecord) -> Value {
 pub fn event_json(d: &DetectionRecord) -> Value {
     json!({
         "type": "event",
+        "id": d.id,
         "mac": d.mac.to_string(),
         "start": secs(d.start),
         "end": secs(d.end),
