@@ -929,6 +929,7 @@ fn expected_discovery(prefix: &str, dev: &DeviceInfo) -> Value {
         "name": "Streaming audio",
         "unique_id": format!("leakypick_{n}_streaming"),
         "object_id": format!("leakypick_{n}_streaming"),
+        "default_entity_id": format!("binary_sensor.leakypick_{n}_streaming"),
         "state_topic": format!("{prefix}/{n}/streaming"),
         "payload_on": "ON",
         "payload_off": "OFF",

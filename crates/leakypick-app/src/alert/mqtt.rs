@@ -166,7 +166,10 @@ impl Topics {
         serde_json::json!({
             "name": "Streaming audio",
             "unique_id": format!("{id}_streaming"),
+            // Home Assistant before 2025.10 reads object_id, later ones
+            // default_entity_id (object_id stops working in 2026.4).
             "object_id": format!("{id}_streaming"),
+            "default_entity_id": format!("binary_sensor.{id}_streaming"),
             "state_topic": self.state(info.mac),
             "payload_on": ON,
             "payload_off": OFF,
@@ -653,8 +656,8 @@ impl Publisher {
                 let macs: Vec<Mac> = st.devices.keys().copied().collect();
                 for mac in macs {
                     if let Some(d) = st.devices.get_mut(&mac) {
-                        d.config_dirty = false;
-                        d.state_dirty = false;
+                        d.config_dirty = true;
+                        d.state_dirty = true;
                         d.attrs_dirty = d.attributes.is_some();
                     }
                     st.dirty.insert(mac);
