@@ -626,7 +626,9 @@ fn run_monitor(args: MonitorArgs) -> Result<()> {
                 .or_else(|| config.capture.interface.clone());
             open_live(
                 interface,
-                args.filter.clone().or_else(|| config.capture.filter.clone()),
+                args.filter
+                    .clone()
+                    .or_else(|| config.capture.filter.clone()),
                 &config,
                 args.monitor_mode,
             )?
@@ -726,7 +728,9 @@ fn open_live(
 ) -> Result<Box<dyn leakypick_app::source::FrameSource>> {
     use leakypick_app::live::{LiveOptions, LiveSource};
     let Some(interface) = interface else {
-        bail!("no interface to capture on: pass -i IFACE or set capture.interface in the config file")
+        bail!(
+            "no interface to capture on: pass -i IFACE or set capture.interface in the config file"
+        )
     };
     let opts = LiveOptions {
         filter,

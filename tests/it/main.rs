@@ -12,6 +12,8 @@ mod evaluate;
 #[cfg(feature = "live")]
 mod live;
 mod monitor;
+#[cfg(feature = "live")]
+mod monitor_live;
 mod report;
 mod simulate;
 mod store;

@@ -32,10 +32,19 @@ fn echo_capture() -> String {
 
 /// Epoch seconds of a capture's first frame, read by tshark.
 fn first_frame_time(path: &str) -> f64 {
-    tshark(&["-r", path, "-c", "1", "-T", "fields", "-e", "frame.time_epoch"])
-        .trim()
-        .parse()
-        .unwrap()
+    tshark(&[
+        "-r",
+        path,
+        "-c",
+        "1",
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+    ])
+    .trim()
+    .parse()
+    .unwrap()
 }
 
 fn json_lines(text: &str) -> Vec<Value> {
@@ -51,13 +60,22 @@ fn replay_detects_the_echo_upload_and_keeps_the_history() {
     let data = dir.path().to_str().unwrap();
     let cap = echo_capture();
     let run = leakypick([
-        "monitor", "--replay", &cap, "--data-dir", data, "--format", "json",
+        "monitor",
+        "--replay",
+        &cap,
+        "--data-dir",
+        data,
+        "--format",
+        "json",
     ]);
     let events = json_lines(run.ok());
     let first = first_frame_time(&cap);
     // One upload, started and ended, by the Echo Dot: 20-26 s after the first frame,
     // 224138 bytes, peak 615464 bit/s (reference_bursts.py --n 2).
-    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["started", "ended"], "{events:?}");
     for e in &events {
         assert_eq!(e["mac"], ECHO);
@@ -90,10 +108,11 @@ fn replay_detects_the_echo_upload_and_keeps_the_history() {
         if m.0[0] & 1 == 1 {
             continue; // multicast/broadcast destinations are not devices
         }
-        assert!(devices.iter().any(|d| d.mac == m), "device {mac} not stored");
-        let rows = store
-            .traffic(m, Timestamp(0), Timestamp(i64::MAX))
-            .unwrap();
+        assert!(
+            devices.iter().any(|d| d.mac == m),
+            "device {mac} not stored"
+        );
+        let rows = store.traffic(m, Timestamp(0), Timestamp(i64::MAX)).unwrap();
         let sum = |f: fn(&leakypick_app::store::TrafficMinute) -> u64| -> u64 {
             rows.iter().map(f).sum()
         };
@@ -118,7 +137,13 @@ fn csv_and_table_outputs() {
     let data = dir.path().to_str().unwrap();
     let cap = echo_capture();
     let csv = leakypick([
-        "monitor", "--replay", &cap, "--data-dir", data, "--format", "csv",
+        "monitor",
+        "--replay",
+        &cap,
+        "--data-dir",
+        data,
+        "--format",
+        "csv",
     ]);
     let lines: Vec<&str> = csv.ok().lines().collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
@@ -146,7 +171,13 @@ fn learned_baselines_survive_a_restart() {
     let data = dir.path().to_str().unwrap();
     let cap = echo_capture();
     let args = [
-        "monitor", "--replay", &cap, "--data-dir", data, "--preset", "adaptive",
+        "monitor",
+        "--replay",
+        &cap,
+        "--data-dir",
+        data,
+        "--preset",
+        "adaptive",
     ];
     leakypick(args).ok();
     let first = stored_baseline(dir.path(), ECHO).observed();
@@ -161,7 +192,15 @@ fn learned_baselines_survive_a_restart() {
 fn spawn_monitor(data: &str, extra: &[&str]) -> std::process::Child {
     let cap = echo_capture();
     Command::new(env!("CARGO_BIN_EXE_leakypick"))
-        .args(["monitor", "--replay", &cap, "--data-dir", data, "--format", "json"])
+        .args([
+            "monitor",
+            "--replay",
+            &cap,
+            "--data-dir",
+            data,
+            "--format",
+            "json",
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -212,10 +251,16 @@ fn sigterm_flushes_and_closes_the_history() {
     );
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.detections(None).unwrap().len(), 1);
-    let echo = store.device(ECHO.parse().unwrap()).unwrap().expect("Echo stored");
+    let echo = store
+        .device(ECHO.parse().unwrap())
+        .unwrap()
+        .expect("Echo stored");
     let first = first_frame_time(&echo_capture());
     let last_seen = echo.last_seen.as_secs_f64() - first;
-    assert!(last_seen > 26.0 && last_seen < 48.0, "stopped mid-capture: {last_seen}");
+    assert!(
+        last_seen > 26.0 && last_seen < 48.0,
+        "stopped mid-capture: {last_seen}"
+    );
 }
 
 #[test]
@@ -236,7 +281,10 @@ fn kill_9_loses_at_most_the_last_seconds() {
     // The database opens and checks fine, and holds what was flushed before the kill:
     // frames up to at most a couple of seconds (flush interval + poll) before it.
     let store = Store::open(dir.path()).unwrap();
-    let echo = store.device(ECHO.parse().unwrap()).unwrap().expect("Echo stored");
+    let echo = store
+        .device(ECHO.parse().unwrap())
+        .unwrap()
+        .expect("Echo stored");
     let first = first_frame_time(&echo_capture());
     let seen = echo.last_seen.as_secs_f64() - first;
     // 7 s of wall time at 4x is ~28 s of capture; allow for start-up and the flush
@@ -250,7 +298,11 @@ fn kill_9_loses_at_most_the_last_seconds() {
     // The same history keeps working: a new monitor adds to it.
     leakypick(["monitor", "--replay", &echo_capture(), "--data-dir", data]).ok();
     assert_eq!(
-        Store::open(dir.path()).unwrap().detections(None).unwrap().len(),
+        Store::open(dir.path())
+            .unwrap()
+            .detections(None)
+            .unwrap()
+            .len(),
         2
     );
 }
@@ -297,7 +349,13 @@ fn bad_config_names_the_file_line_and_key() {
 fn missing_replay_file_and_no_interface_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let err = leakypick(["monitor", "--replay", "/nonexistent.pcap", "--data-dir", data]);
+    let err = leakypick([
+        "monitor",
+        "--replay",
+        "/nonexistent.pcap",
+        "--data-dir",
+        data,
+    ]);
     assert!(err.fails().contains("/nonexistent.pcap"), "{}", err.stderr);
     let err = leakypick(["monitor", "--data-dir", data]);
     assert!(err.fails().contains("interface"), "{}", err.stderr);
@@ -329,7 +387,9 @@ fn http_sink() -> (String, std::sync::mpsc::Receiver<(String, Value)>) {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = conn.write_all(
+                b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
             let _ = tx.send((
                 request_line.trim().to_string(),
                 serde_json::from_slice(&body).unwrap_or(Value::Null),

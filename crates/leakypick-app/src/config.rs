@@ -56,7 +56,7 @@ impl Default for CaptureConfig {
             filter: None,
             immediate: true,
             monitor_mode: false,
-            snaplen: 256,
+            snaplen: 2048,
         }
     }
 }

@@ -14,6 +14,8 @@ use crate::capture::Frame;
 use crate::source::{DropStats, FrameSource, Pull, SourceError};
 use leakypick_core::decode::LinkType;
 use leakypick_core::time::Timestamp;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod replay;
@@ -83,7 +85,13 @@ pub struct LiveSource {
     totals: DropStats,
     outages: u64,
     down: Option<Down>,
+    watchdog: Watchdog,
+    /// When the counters were last read: they are read every [`STATS_EVERY`], so that
+    /// little is lost if a vanished handle cannot report its last ones.
+    stats_at: Instant,
 }
+
+const STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// An open pcap handle.
 struct Handle {
@@ -93,6 +101,8 @@ struct Handle {
     nanos: bool,
     /// libpcap's counters (32 bits, since this handle was opened) when last read.
     last: pcap::Stat,
+    /// Interrupts a read of this handle from the watchdog thread.
+    breaker: Option<pcap::BreakLoop>,
 }
 
 /// The interface is down and being retried.
@@ -118,7 +128,13 @@ impl LiveSource {
     /// Opens the interface and applies the filter. Every failure here is fatal: no such
     /// interface, no permission, no monitor mode, a bad filter.
     pub fn open(options: LiveOptions) -> Result<LiveSource, SourceError> {
-        let handle = open_handle(&options).map_err(|f| f.into_error(&options))?;
+        let mut handle = open_handle(&options).map_err(|f| f.into_error(&options))?;
+        let watchdog = Watchdog::start(options.poll).map_err(|e| SourceError {
+            source_name: options.interface.clone(),
+            message: format!("cannot start the read-timeout thread: {e}"),
+            hint: None,
+        })?;
+        watchdog.arm(handle.breaker.take());
         log::info!(
             "{}: capturing ({}{}{})",
             options.interface,
@@ -140,6 +156,8 @@ impl LiveSource {
             totals: DropStats::default(),
             outages: 0,
             down: None,
+            watchdog,
+            stats_at: Instant::now(),
         })
     }
 
@@ -165,6 +183,7 @@ impl LiveSource {
 
     /// Adds what the current handle counted since the last read to the totals.
     fn refresh_stats(&mut self) {
+        self.stats_at = Instant::now();
         if let Some(h) = self.handle.as_mut() {
             if let Ok(now) = h.cap.stats() {
                 // The counters are 32 bits and may wrap: add the difference.
@@ -180,6 +199,7 @@ impl LiveSource {
     /// Takes the last counters of the current handle and closes it.
     fn close_handle(&mut self) {
         self.refresh_stats();
+        self.watchdog.arm(None);
         self.handle = None;
     }
 
@@ -194,7 +214,8 @@ impl LiveSource {
         }
         down.attempts += 1;
         match open_handle(&self.options) {
-            Ok(handle) => {
+            Ok(mut handle) => {
+                self.watchdog.arm(handle.breaker.take());
                 log::info!(
                     "{}: capture resumed after {:.1} s down ({} attempt{})",
                     self.options.interface,
@@ -206,6 +227,7 @@ impl LiveSource {
                 self.down = None;
             }
             Err(failure) => {
+                down.backoff = (down.backoff * 2).min(RETRY_MAX);
                 log::debug!(
                     "{}: reopening failed (attempt {}): {}; next try in {:.1} s",
                     self.options.interface,
@@ -215,7 +237,6 @@ impl LiveSource {
                 );
                 let after = Instant::now();
                 down.next_try = after + down.backoff;
-                down.backoff = (down.backoff * 2).min(RETRY_MAX);
                 std::thread::sleep(self.options.poll.min(down.next_try - after));
             }
         }
@@ -227,6 +248,9 @@ impl FrameSource for LiveSource {
         if self.failed {
             self.failed = false;
             self.close_handle();
+        }
+        if self.stats_at.elapsed() >= STATS_EVERY {
+            self.refresh_stats();
         }
         if self.handle.is_none() {
             self.retry();
@@ -241,14 +265,18 @@ impl FrameSource for LiveSource {
                 now: Some(wall_clock()),
             });
         };
-        match h.cap.next_packet() {
+        self.watchdog.begin_read();
+        let read = h.cap.next_packet();
+        self.watchdog.end_read();
+        match read {
             Ok(p) => Ok(Pull::Frame(Frame {
                 ts: packet_time(p.header, h.nanos),
                 wire_len: p.header.len,
                 link: h.link,
                 data: p.data,
             })),
-            Err(pcap::Error::TimeoutExpired) => Ok(Pull::Idle {
+            // The read timed out, or the watchdog interrupted it (pcap_breakloop).
+            Err(pcap::Error::TimeoutExpired | pcap::Error::NoMorePackets) => Ok(Pull::Idle {
                 now: Some(wall_clock()),
             }),
             Err(e) => {
@@ -280,6 +308,116 @@ impl FrameSource for LiveSource {
 
     fn name(&self) -> &str {
         &self.options.interface
+    }
+}
+
+/// Makes a read that blocks longer than the poll interval return.
+///
+/// libpcap's read timeout does not bound a read on Linux: with TPACKET_V3 (not immediate
+/// mode) the timeout starts only with the first packet, and libpcap 1.10 with TPACKET_V2
+/// (immediate mode) polls again after every timeout, so on a silent interface
+/// `pcap_next_ex` would block forever. A thread watches the reads and calls
+/// `pcap_breakloop` (which wakes libpcap's poll, since 1.10) on one that has blocked for
+/// `poll`; the read then returns `PCAP_ERROR_BREAK`, which [`LiveSource`] turns into
+/// [`Pull::Idle`]. Reads cost two atomic stores and a clock read; the thread sleeps
+/// until a read is due to be interrupted.
+struct Watchdog {
+    shared: Arc<WatchShared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct WatchShared {
+    base: Instant,
+    /// When the current read started: nanoseconds since `base` plus one; 0 when no read
+    /// is in progress.
+    reading_since: AtomicU64,
+    stop: AtomicBool,
+    breaker: Mutex<Option<pcap::BreakLoop>>,
+}
+
+impl WatchShared {
+    fn now(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+impl Watchdog {
+    fn start(poll: Duration) -> std::io::Result<Watchdog> {
+        let shared = Arc::new(WatchShared {
+            base: Instant::now(),
+            reading_since: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            breaker: Mutex::new(None),
+        });
+        let watched = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("leakypick-pcap-timeout".into())
+            .spawn(move || watch(&watched, poll))?;
+        Ok(Watchdog {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Sets (or clears) the handle whose reads are watched.
+    fn arm(&self, breaker: Option<pcap::BreakLoop>) {
+        match self.shared.breaker.lock() {
+            Ok(mut b) => *b = breaker,
+            Err(poisoned) => *poisoned.into_inner() = breaker,
+        }
+    }
+
+    fn begin_read(&self) {
+        let since = self.shared.now().saturating_add(1);
+        self.shared.reading_since.store(since, Ordering::Release);
+    }
+
+    fn end_read(&self) {
+        self.shared.reading_since.store(0, Ordering::Release);
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+/// The watchdog thread.
+fn watch(shared: &WatchShared, poll: Duration) {
+    let poll_ns = u64::try_from(poll.as_nanos()).unwrap_or(u64::MAX).max(1);
+    // Checks while no read is in progress: a read that starts then is interrupted at
+    // most a quarter of `poll` late.
+    let idle_check = (poll / 4).max(Duration::from_millis(1));
+    let mut interrupted: u64 = 0;
+    while !shared.stop.load(Ordering::Acquire) {
+        let since = shared.reading_since.load(Ordering::Acquire);
+        let wait = if since == 0 {
+            idle_check
+        } else {
+            let due = since.saturating_add(poll_ns);
+            let now = shared.now().saturating_add(1);
+            if now >= due {
+                if interrupted != since {
+                    interrupted = since;
+                    let guard = match shared.breaker.lock() {
+                        Ok(g) => g,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    if let Some(b) = guard.as_ref() {
+                        b.breakloop();
+                    }
+                }
+                idle_check
+            } else {
+                Duration::from_nanos(due - now)
+            }
+        };
+        std::thread::park_timeout(wait);
     }
 }
 
@@ -502,10 +640,12 @@ fn activate(options: &LiveOptions, promisc: bool) -> Result<Handle, OpenFailure>
     }
     let dlt = cap.get_datalink().0;
     let link = LinkType::from_linktype(u32::try_from(dlt).unwrap_or(u32::MAX));
+    let breaker = Some(cap.breakloop_handle());
     Ok(Handle {
         cap,
         link,
         nanos,
+        breaker,
         last: pcap::Stat {
             received: 0,
             dropped: 0,

@@ -21,14 +21,13 @@ use crate::names::DeviceNames;
 use crate::oui;
 use crate::source::{DropStats, FrameSource, Pull, SourceError};
 use crate::store::{
-    minute_start, BaselineRecord, DetectionRecord, DeviceRecord, Store, StoreError,
-    TrafficCounters,
+    minute_start, BaselineRecord, DetectionRecord, DeviceRecord, Store, StoreError, TrafficCounters,
 };
 use leakypick_core::baseline::RateBaseline;
 use leakypick_core::time::Timestamp;
 use leakypick_core::{
-    decode, is_upload, Burst, BurstConfig, BurstDetector, BurstOnset, DestinationScope,
-    DeviceKey, Inventory, InventoryLimits, Mac, Packet,
+    decode, is_upload, Burst, BurstConfig, BurstDetector, BurstOnset, DestinationScope, DeviceKey,
+    Inventory, InventoryLimits, Mac, Packet,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -598,7 +597,9 @@ impl Monitor {
                     threshold_bps: det.threshold_bps,
                     created: b.end,
                 };
-                self.store.add_detection(&record).map(|id| det.id = Some(id))
+                self.store
+                    .add_detection(&record)
+                    .map(|id| det.id = Some(id))
             }
         };
         if let Err(e) = result {
@@ -748,7 +749,9 @@ impl Monitor {
 
     fn check_drops(&mut self, source: &mut dyn FrameSource) {
         let Some(s) = source.drop_stats() else { return };
-        let new_kernel = s.dropped_kernel.saturating_sub(self.last_drops.dropped_kernel);
+        let new_kernel = s
+            .dropped_kernel
+            .saturating_sub(self.last_drops.dropped_kernel);
         let new_if = s
             .dropped_interface
             .saturating_sub(self.last_drops.dropped_interface);
@@ -846,7 +849,9 @@ pub fn write_event(
                 d.threshold_bps.to_string(),
             ])
             .map_err(std::io::Error::other)?;
-            let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+            let bytes = w
+                .into_inner()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
             out.write_all(&bytes)
         }
         Format::Table => {

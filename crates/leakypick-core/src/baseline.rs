@@ -220,7 +220,15 @@ mod tests {
         assert_eq!(r.quantile(0.99), b.quantile(0.99));
         assert_eq!(r.quantile(0.5), b.quantile(0.5));
         assert_eq!(r.to_state(), text);
-        for bad in ["", "v2 1 1", "v1 x 1", "v1 1 -1", "v1 1 1 999:1", "v1 1 1 3", "v1 1 1 3:nan"] {
+        for bad in [
+            "",
+            "v2 1 1",
+            "v1 x 1",
+            "v1 1 -1",
+            "v1 1 1 999:1",
+            "v1 1 1 3",
+            "v1 1 1 3:nan",
+        ] {
             assert!(RateBaseline::from_state(&c, bad).is_err(), "{bad:?}");
         }
     }

@@ -528,11 +528,17 @@ mod tests {
         d.report_onsets(true);
         d.observe(dev(), Timestamp(SEC / 2), HOT);
         d.observe(dev(), Timestamp(SEC + SEC / 2), HOT);
-        assert!(d.take_onsets().is_empty(), "one closed hot window is not a burst");
+        assert!(
+            d.take_onsets().is_empty(),
+            "one closed hot window is not a burst"
+        );
         d.observe(dev(), Timestamp(2 * SEC + SEC / 2), HOT);
         let o = d.take_onsets();
         assert_eq!(o.len(), 1);
-        assert_eq!((o[0].start, o[0].confirmed), (Timestamp(0), Timestamp(2 * SEC)));
+        assert_eq!(
+            (o[0].start, o[0].confirmed),
+            (Timestamp(0), Timestamp(2 * SEC))
+        );
         assert_eq!(o[0].bytes, 2 * HOT);
         // The run goes on: no second onset; it ends later as one burst.
         d.observe(dev(), Timestamp(3 * SEC + SEC / 2), HOT);
