@@ -4,6 +4,7 @@
 #
 #   sudo scripts/bench-live.sh [RATE_MBPS...]      (default: 20 100 250 500 1000 top)
 #   BENCH_SECONDS=10   seconds of traffic per rate (default 10)
+#   BENCH_CONFIG=FILE  a monitor config to use (e.g. to try capture.immediate = false)
 #
 # Mixed home traffic: every real capture in ../shared/captures (Echo speakers, a Blink
 # camera and hub), concatenated, replayed in a loop by `leakypick replay --mbps R` (or
@@ -11,7 +12,8 @@
 # off, no addresses, no routes). The replayer is pinned to CPU 0, the capturing program to
 # CPU 1. For each rate it runs, one after the other:
 #   leakypick monitor -i vb    (the whole monitor: capture, detection, history, log alerts)
-#   tcpdump -i vb -w /dev/null (what a user would otherwise run; it only captures)
+#   tcpdump -i vb -w /dev/null (what a user would otherwise run; it only captures),
+#                              with the monitor's default buffer (32 MiB) and snaplen
 # and reports frames sent and captured, kernel drops (from libpcap's counters, as each
 # program prints them at exit), CPU time as a share of one core over the replay, and the
 # monitor's peak memory (VmHWM). Needs root, iproute2, tcpdump, mergecap (tshark), taskset.
@@ -98,6 +100,8 @@ measure() {
 echo "mix: $(basename "$mix") $((mix_bytes / 1024)) KiB of real captures, ${secs} s per rate; $(nproc) CPUs: $(lscpu | sed -n 's/^Model name: *//p')"
 printf "%-8s %-6s %10s %9s %10s %8s %7s %7s\n" PROGRAM RATE SENT MBIT/S CAPTURED DROPPED CPU RSS_MB
 for rate in "${rates[@]}"; do
-    measure monitor "$rate" "$bin" monitor -i vb --data-dir "$work/history-$rate" --format json
-    measure tcpdump "$rate" tcpdump -i vb -n -s 256 --immediate-mode -w /dev/null
+    measure monitor "$rate" "$bin" monitor -i vb --data-dir "$work/history-$rate" --format json \
+        ${BENCH_CONFIG:+--config "$BENCH_CONFIG"}
+    # tcpdump with the monitor's capture settings (32 MiB buffer, snaplen 2048, batches).
+    measure tcpdump "$rate" tcpdump -i vb -n -s 2048 -B 32768 -w /dev/null
 done

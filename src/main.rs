@@ -737,6 +737,7 @@ fn open_live(
         immediate: config.capture.immediate,
         monitor_mode: monitor_mode || config.capture.monitor_mode,
         snaplen: config.capture.snaplen,
+        buffer_bytes: Some(config.capture.buffer_mb.saturating_mul(1024 * 1024)),
         ..LiveOptions::new(interface)
     };
     Ok(Box::new(LiveSource::open(opts)?))

@@ -92,7 +92,8 @@ fn empty_file_gives_the_defaults() {
     assert_eq!(c.logging.level, LogLevel::Info);
     assert_eq!(c.alerts, AlertsConfig::default());
     assert!(c.names().is_empty());
-    assert!(c.capture.immediate);
+    assert!(!c.capture.immediate);
+    assert_eq!(c.capture.buffer_mb, 32);
     assert!(!c.capture.monitor_mode);
     assert_eq!(c.alerts.min_interval_s, 300);
     // A comment-only file too.
