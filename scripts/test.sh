@@ -14,7 +14,8 @@ need_pkgs=()
 command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)
 # The testbed (testbed/testbed.py, tests/it/testbed.rs): namespaces, the room, TTS, capture, TLS.
 for tool_pkg in ip:iproute2 pulseaudio:pulseaudio pactl:pulseaudio-utils paplay:pulseaudio-utils \
-    flite:flite tcpdump:tcpdump openssl:openssl mosquitto:mosquitto mosquitto_sub:mosquitto-clients; do
+    flite:flite tcpdump:tcpdump openssl:openssl mosquitto:mosquitto mosquitto_sub:mosquitto-clients \
+    setcap:libcap2-bin setpriv:util-linux; do
     command -v "${tool_pkg%%:*}" >/dev/null 2>&1 || need_pkgs+=("${tool_pkg#*:}")
 done
 python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
@@ -31,7 +32,7 @@ if ((${#need_pkgs[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${need_pkgs[@]}"
 fi
 command -v tshark >/dev/null 2>&1 || { echo "test.sh: tshark is still missing" >&2; exit 1; }
-for tool in ip pulseaudio pactl paplay flite tcpdump openssl mosquitto mosquitto_sub; do
+for tool in ip pulseaudio pactl paplay flite tcpdump openssl mosquitto mosquitto_sub setcap setpriv; do
     command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is still missing" >&2; exit 1; }
 done
 [ -e /usr/include/pcap.h ] || { echo "test.sh: libpcap-dev is still missing (live capture)" >&2; exit 1; }

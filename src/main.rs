@@ -727,10 +727,13 @@ fn open_live(
     monitor_mode: bool,
 ) -> Result<Box<dyn leakypick_app::source::FrameSource>> {
     use leakypick_app::live::{LiveOptions, LiveSource};
-    let Some(interface) = interface else {
-        bail!(
-            "no interface to capture on: pass -i IFACE or set capture.interface in the config file"
-        )
+    let interface = match interface {
+        Some(i) => i,
+        None => {
+            let i = leakypick_app::live::default_interface()?;
+            log::info!("no interface given (-i or capture.interface): using {i}");
+            i
+        }
     };
     let opts = LiveOptions {
         filter,

@@ -245,3 +245,103 @@ fn live_monitor_detects_replayed_uploads_and_survives_the_interface_going_away()
     assert_eq!(stored.lines().count(), 2, "{stored}");
     assert!(stored.lines().all(|l| l.contains(ECHO)));
 }
+
+/// Least privilege: the monitor captures as an unprivileged user when the binary has
+/// the two file capabilities, and without them says which command grants them.
+#[test]
+fn monitor_runs_unprivileged_with_file_capabilities() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let plain = dir.path().join("leakypick-plain");
+    let capped = dir.path().join("leakypick");
+    std::fs::copy(env!("CARGO_BIN_EXE_leakypick"), &plain).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_leakypick"), &capped).unwrap();
+    let setcap = Command::new("setcap")
+        .args(["cap_net_raw,cap_net_admin+ep"])
+        .arg(&capped)
+        .output()
+        .expect("setcap (libcap2-bin) is required by this test; scripts/test.sh installs it");
+    assert!(
+        setcap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setcap.stderr)
+    );
+    let data = dir.path().join("history");
+    std::fs::create_dir(&data).unwrap();
+    let chown = Command::new("chown")
+        .arg("65534:65534")
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let net = Net::new();
+    let as_nobody = |bin: &std::path::Path| {
+        let mut c = Command::new("ip");
+        c.args([
+            "netns",
+            "exec",
+            &net.b,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .arg(bin)
+        .args(["monitor", "-i", "vb", "--format", "json", "--data-dir"])
+        .arg(&data);
+        c
+    };
+
+    // Without the capabilities: a clear error with the exact command, nothing stored.
+    let out = as_nobody(&plain).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("setcap cap_net_raw,cap_net_admin+ep"), "{err}");
+    assert!(err.contains("leakypick-plain"), "names this binary: {err}");
+    assert!(!data.join("leakypick.sqlite3").exists());
+
+    // With them: it captures and detects, as uid 65534.
+    let mut child = as_nobody(&capped)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    let mut monitor = Monitor(child);
+    let mut log = Vec::new();
+    wait_for(&err, "monitoring vb", Duration::from_secs(20), &mut log);
+    let cut = dir.path().join("echo-15-31s.pcap");
+    tshark(&[
+        "-r",
+        shared_capture("smart-speakers/echodot3a_active.pcap")
+            .to_str()
+            .unwrap(),
+        "-Y",
+        "frame.time_relative >= 15 && frame.time_relative <= 31",
+        "-F",
+        "pcap",
+        "-w",
+        cut.to_str().unwrap(),
+    ]);
+    replay(&net, cut.to_str().unwrap());
+    let mut events = Vec::new();
+    let line = wait_for(&out, "\"started\"", Duration::from_secs(30), &mut events);
+    assert!(line.contains(ECHO), "{line}");
+    let pid = monitor.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(monitor.0.wait().unwrap().success());
+    // The history belongs to the unprivileged user.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(data.join("leakypick.sqlite3"))
+            .unwrap()
+            .uid(),
+        65534
+    );
+}

@@ -571,6 +571,27 @@ fn permission_hint() -> String {
     )
 }
 
+/// The interface libpcap would capture on by default (the first that is up and not a
+/// loopback), for `monitor` without `-i` or `capture.interface`.
+pub fn default_interface() -> Result<String, SourceError> {
+    match pcap::Device::lookup() {
+        Ok(Some(d)) => Ok(d.name),
+        Ok(None) => Err(SourceError {
+            source_name: "default interface".into(),
+            message: "libpcap finds no interface to capture on".into(),
+            hint: Some(format!(
+                "pass -i IFACE or set capture.interface in the config file; {}",
+                interfaces_hint()
+            )),
+        }),
+        Err(e) => Err(SourceError {
+            source_name: "default interface".into(),
+            message: pcap_message(&e),
+            hint: Some("pass -i IFACE or set capture.interface in the config file".into()),
+        }),
+    }
+}
+
 fn interfaces_hint() -> String {
     match pcap::Device::list() {
         Ok(devices) if !devices.is_empty() => {
