@@ -49,10 +49,13 @@ impl Net {
             "0",
             "this test needs root (network namespaces, live capture); run scripts/test.sh as root"
         );
+        // Unique per test: tests of one process run in parallel.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let pid = std::process::id();
         let net = Net {
-            a: format!("lpkm{pid}a"),
-            b: format!("lpkm{pid}b"),
+            a: format!("lpkm{pid}n{n}a"),
+            b: format!("lpkm{pid}n{n}b"),
         };
         ip(&["netns", "add", &net.a]);
         ip(&["netns", "add", &net.b]);
