@@ -87,6 +87,19 @@ enum Command {
     /// as configured. Stops cleanly on SIGTERM or Ctrl-C. Settings: --config FILE (TOML;
     /// every key in docs/leakypick.example.toml); options given here override the file.
     Monitor(MonitorArgs),
+    /// Active probing: play wake words and sounds, find the devices that react.
+    ///
+    /// For each probe: an idle window (nothing played), then a probe window in which the
+    /// probe is played every --every seconds; every device's traffic in the two windows is
+    /// compared (upload bursts, and the paper's statistical test). A probe that made a
+    /// device react is played again (--retests) to rule out chance; a device reacted only
+    /// if every attempt was positive. Everything that can fail (TTS program, probe files,
+    /// audio device, capture rights) is checked before the session starts. The verdicts
+    /// are printed, stored in the history (`leakypick report`), and each attempt is
+    /// written to --log for `analyze --probe-log`.
+    Probe(ProbeArgs),
+    /// The last probing session's verdicts, from the history.
+    Report(ReportArgs),
     /// Send capture files out of an interface, paced like the recording (for test networks).
     ///
     /// Feeds a monitor on another interface with real traffic, or measures how fast one
@@ -294,6 +307,152 @@ struct AnalyzeArgs {
     /// outside the local network count: not RFC 1918, ULA, link-local, multicast or broadcast).
     #[arg(long)]
     include_lan: bool,
+    /// A probe log written by `leakypick probe --log` (or by hand: JSON Lines with
+    /// {"type":"attempt","probe":..,"attempt":N,"idle":[T,T],"window":[T,T]}): prints the
+    /// probing verdicts for the captured traffic instead of the device table.
+    #[arg(long, value_name = "FILE")]
+    probe_log: Option<PathBuf>,
+    #[command(flatten)]
+    verdict: VerdictArgs,
+}
+
+/// How a probing attempt is decided (shared by `probe` and `analyze --probe-log`).
+#[derive(clap::Args, Debug, Clone)]
+struct VerdictArgs {
+    /// What makes a device count as reacting in one attempt: an upload burst in the probe
+    /// window and none in the idle window (burst), the statistical test (stat), either
+    /// of them, or both.
+    #[arg(long = "decide-by", value_name = "RULE", default_value = "burst",
+          value_parser = ["burst", "stat", "either", "both"])]
+    decide_by: String,
+    /// The statistical test comparing idle and probe windows.
+    #[arg(long = "probe-test", value_enum, default_value_t = TestArg::Paper)]
+    probe_test: TestArg,
+    /// P-value threshold of that test (the paper: 0.42).
+    #[arg(long = "p-threshold", value_name = "P", default_value_t = 0.42)]
+    p_threshold: f64,
+}
+
+impl VerdictArgs {
+    fn session_config(
+        &self,
+        burst: BurstConfig,
+        scope: DestinationScope,
+    ) -> Result<leakypick_core::session::SessionConfig> {
+        let test = match self.probe_test {
+            TestArg::Paper => ProbeTest::Paper,
+            TestArg::Welch => ProbeTest::Welch,
+            TestArg::MannWhitney => ProbeTest::MannWhitney,
+            TestArg::Ks => ProbeTest::KolmogorovSmirnov,
+            TestArg::Chi2 => ProbeTest::ChiSquare,
+            TestArg::All => bail!("--probe-test all is not possible here: choose one test"),
+        };
+        if !(self.p_threshold > 0.0 && self.p_threshold <= 1.0) {
+            bail!(
+                "--p-threshold {}: give a p-value between 0 and 1",
+                self.p_threshold
+            );
+        }
+        let decide =
+            leakypick_core::session::Decide::from_name(&self.decide_by).with_context(|| {
+                format!(
+                    "--decide-by {}: one of {}",
+                    self.decide_by,
+                    leakypick_app::probing::decide_names()
+                )
+            })?;
+        Ok(leakypick_core::session::SessionConfig {
+            probe: ProbeConfig {
+                test,
+                threshold: self.p_threshold,
+                ..ProbeConfig::paper()
+            },
+            burst,
+            scope,
+            decide,
+        })
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct ProbeArgs {
+    /// Network interface to capture on (live builds; needs the same rights as `monitor`).
+    #[arg(short = 'i', long, value_name = "IFACE")]
+    interface: String,
+    /// Wake words or phrases to speak, comma-separated (default: the shipped list, see
+    /// docs/probes.md). "none" speaks no word.
+    #[arg(long, value_name = "WORDS", value_delimiter = ',')]
+    words: Vec<String>,
+    /// Generated non-speech probes, comma-separated: bark, glass.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    sound: Vec<String>,
+    /// Your own probe recordings (WAV), each a probe named after the file.
+    #[arg(long = "file", value_name = "FILE.wav")]
+    files: Vec<PathBuf>,
+    /// Seconds of each idle window (the paper: 60).
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    idle: f64,
+    /// Seconds of each probe window (the paper: 60).
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    window: f64,
+    /// Play the probe every S seconds during its window (the paper: 10).
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    every: f64,
+    /// Seconds to wait after a probe window before the next idle window.
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    settle: f64,
+    /// Re-tests of a probe that made a device react (each a new idle and probe window).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    retests: u32,
+    #[command(flatten)]
+    verdict: VerdictArgs,
+    /// Text to speech program.
+    #[arg(long, value_parser = ["flite", "espeak-ng"], default_value = "flite")]
+    tts: String,
+    /// Voice of the TTS program (`flite -lv`, `espeak-ng --voices`).
+    #[arg(long, value_name = "VOICE")]
+    voice: Option<String>,
+    /// How to play: paplay (PulseAudio), aplay (ALSA), or a command line in which {}
+    /// is replaced by the WAV file.
+    #[arg(long, value_name = "PLAYER", default_value = "paplay")]
+    player: String,
+    /// Audio device for paplay (a sink name) or aplay (an ALSA device).
+    #[arg(long, value_name = "DEVICE")]
+    audio_device: Option<String>,
+    /// Playback volume in percent (paplay only).
+    #[arg(long, value_name = "PCT")]
+    volume: Option<u32>,
+    /// Where synthesized probes are cached (default: <data dir>/probes).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Write the probe log (JSON Lines, one line per attempt) to FILE, for
+    /// `analyze --probe-log` on a capture made elsewhere.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// BPF filter for the capture.
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
+    /// Device names: a text file with one 'MAC NAME' per line.
+    #[arg(long, value_name = "FILE")]
+    names: Option<PathBuf>,
+    /// Do not store the session in the history.
+    #[arg(long)]
+    no_history: bool,
+    #[command(flatten)]
+    data: DataDirArgs,
+    /// Output format of the verdicts. JSON prints one object per device and probe, then
+    /// a session summary.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    #[command(flatten)]
+    data: DataDirArgs,
+    /// Output format. JSON prints the stored verdict objects, then the session summary.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
@@ -488,6 +647,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Events(args) => run_events(args),
         Command::Name(args) => run_name(args),
         Command::Monitor(args) => run_monitor(args),
+        Command::Probe(args) => run_probe(args),
+        Command::Report(args) => run_report(args),
         Command::Replay(args) => run_replay(args),
     }
 }
@@ -746,6 +907,281 @@ fn open_live(
     Ok(Box::new(LiveSource::open(opts)?))
 }
 
+fn run_report(args: ReportArgs) -> Result<()> {
+    let st = open_store(&args.data)?;
+    let Some((id, summary, verdicts)) = st.last_probe_session()? else {
+        bail!(
+            "no probing session in {} yet: run `leakypick probe -i IFACE` first",
+            st.path().display()
+        );
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match format_of(args.format) {
+        Format::Json => {
+            for v in &verdicts {
+                writeln!(out, "{v}")?;
+            }
+            writeln!(out, "{summary}")?;
+        }
+        Format::Csv => {
+            writeln!(out, "session,mac,probe,reacted,attempts,positive,decide")?;
+            for v in &verdicts {
+                writeln!(
+                    out,
+                    "{id},{},{},{},{},{},{}",
+                    v["id"].as_str().unwrap_or(""),
+                    v["probe"].as_str().unwrap_or(""),
+                    v["reacted"],
+                    v["attempts"],
+                    v["positive"],
+                    v["decide"].as_str().unwrap_or("")
+                )?;
+            }
+        }
+        Format::Table => {
+            let when = summary["start"]
+                .as_f64()
+                .and_then(Timestamp::from_secs_f64)
+                .map(leakypick_app::output::human_time)
+                .unwrap_or_else(|| "-".into());
+            writeln!(out, "Probing session {id}, started {when} UTC:")?;
+            let mut any = false;
+            for v in verdicts.iter().filter(|v| v["reacted"] == true) {
+                any = true;
+                writeln!(
+                    out,
+                    "REACTED: {} {} to {} ({}/{} attempts)",
+                    v["id"].as_str().unwrap_or(""),
+                    v["name"]
+                        .as_str()
+                        .or(v["vendor"].as_str())
+                        .map(|n| format!("({n})"))
+                        .unwrap_or_default(),
+                    v["probe"].as_str().unwrap_or(""),
+                    v["positive"],
+                    v["attempts"]
+                )?;
+            }
+            if !any {
+                writeln!(out, "No device reacted to the probes.")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(not(feature = "live"))]
+fn run_probe(_args: ProbeArgs) -> Result<()> {
+    bail!(
+        "this build of leakypick has no live capture, which `probe` needs: rebuild it with \
+         `cargo build --release --features live` (needs libpcap-dev); a capture made \
+         elsewhere can be analysed with `analyze --probe-log`"
+    )
+}
+
+#[cfg(feature = "live")]
+fn run_probe(args: ProbeArgs) -> Result<()> {
+    use leakypick_app::probe_audio::{self, AudioOptions, Player, Tts};
+    use leakypick_app::probing::{run_session, write_session, SessionEvent, SessionPlan};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    init_logging(log::LevelFilter::Info);
+    let secs = |name: &str, v: f64| -> Result<std::time::Duration> {
+        if v.is_finite() && v > 0.0 && v < 86_400.0 {
+            Ok(std::time::Duration::from_secs_f64(v))
+        } else {
+            bail!("--{name} {v}: give a positive number of seconds")
+        }
+    };
+    let plan = SessionPlan {
+        idle: secs("idle", args.idle)?,
+        window: secs("window", args.window)?,
+        every: secs("every", args.every)?,
+        settle: if args.settle == 0.0 {
+            std::time::Duration::ZERO
+        } else {
+            secs("settle", args.settle)?
+        },
+        retests: args.retests,
+    };
+    let config = args
+        .verdict
+        .session_config(BurstConfig::product_default(), DestinationScope::Cloud)?;
+    let names = match &args.names {
+        Some(p) => DeviceNames::load(p)?,
+        None => DeviceNames::default(),
+    };
+    let data_dir = match &args.data.data_dir {
+        Some(d) => Some(d.clone()),
+        None => store::default_data_dir(),
+    };
+    let cache_dir = match (&args.cache_dir, &data_dir) {
+        (Some(c), _) => c.clone(),
+        (None, Some(d)) => d.join("probes"),
+        (None, None) => {
+            bail!("no cache directory for synthesized probes: set --cache-dir or --data-dir")
+        }
+    };
+    let tts = match args.tts.as_str() {
+        "espeak-ng" => Tts::EspeakNg {
+            voice: args.voice.clone(),
+        },
+        _ => Tts::Flite {
+            voice: args.voice.clone(),
+        },
+    };
+    let player = match args.player.as_str() {
+        "paplay" => Player::Paplay {
+            device: args.audio_device.clone(),
+            volume_percent: args.volume,
+        },
+        "aplay" => Player::Aplay {
+            device: args.audio_device.clone(),
+        },
+        other => Player::Command(other.split_whitespace().map(str::to_string).collect()),
+    };
+    let audio = AudioOptions {
+        tts,
+        cache_dir,
+        player,
+        env: Vec::new(),
+    };
+    let words: Vec<String> =
+        if args.words.is_empty() && args.sound.is_empty() && args.files.is_empty() {
+            probe_audio::wake_words()
+                .into_iter()
+                .filter(|w| w.assistant != "none")
+                .map(|w| w.text.to_string())
+                .collect()
+        } else {
+            args.words
+                .iter()
+                .filter(|w| !w.trim().is_empty() && w.trim() != "none")
+                .cloned()
+                .collect()
+        };
+    // Everything that can fail fails now, before the session.
+    let sounds = probe_audio::prepare(&words, &args.sound, &args.files, &audio)?;
+    probe_audio::preflight(&audio)?;
+    let mut source = open_live(
+        Some(args.interface.clone()),
+        args.filter.clone(),
+        &leakypick_app::config::Config::default(),
+        false,
+    )?;
+    let store = match (&args.no_history, &data_dir) {
+        (false, Some(d)) => Some(Store::open(d)?),
+        _ => None,
+    };
+    let mut log_file: Box<dyn std::io::Write> = match &args.log {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("cannot open the probe log {}", p.display()))?,
+        )),
+        None => Box::new(std::io::sink()),
+    };
+    let probes: Vec<String> = sounds.iter().map(|s| s.name.clone()).collect();
+    let by_name: std::collections::HashMap<String, probe_audio::ProbeSound> =
+        sounds.into_iter().map(|s| (s.name.clone(), s)).collect();
+    let audio = Arc::new(audio);
+    let play_audio = Arc::clone(&audio);
+    let play: Arc<leakypick_app::probing::PlayFn> = Arc::new(move |name: &str| {
+        let sound = by_name
+            .get(name)
+            .ok_or_else(|| format!("unknown probe {name}"))?;
+        probe_audio::play(sound, &play_audio).map_err(|e| e.to_string())
+    });
+    let per_probe = plan.settle + plan.idle + plan.window;
+    log::info!(
+        "probing session: {} probe(s) ({}), about {:.0} s without re-tests",
+        probes.len(),
+        probes.join(", "),
+        per_probe.as_secs_f64() * probes.len() as f64
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+    }
+    let started = std::time::Instant::now();
+    let report = run_session(
+        source.as_mut(),
+        &probes,
+        plan,
+        config,
+        names,
+        play,
+        &mut log_file,
+        &stop,
+        &mut |e| match e {
+            SessionEvent::Idle { probe, attempt } => {
+                log::info!("{probe} (attempt {attempt}): idle window")
+            }
+            SessionEvent::Playing { probe, attempt } => {
+                log::info!("{probe} (attempt {attempt}): playing")
+            }
+            SessionEvent::AttemptDone {
+                probe,
+                attempt,
+                reacted,
+            } => log::info!(
+                "{probe} (attempt {attempt}): {} device(s) reacted{}",
+                reacted.len(),
+                if reacted.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ": {}",
+                        reacted
+                            .iter()
+                            .map(|d| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ),
+        },
+    )?;
+    log::info!("session done in {:.0} s", started.elapsed().as_secs_f64());
+    if let Some(mut st) = store {
+        let summary = leakypick_app::probing::session_json(&report);
+        let verdicts: Vec<(String, String, bool, serde_json::Value)> = report
+            .verdicts
+            .iter()
+            .map(|v| {
+                (
+                    v.device.to_string(),
+                    v.probe.clone(),
+                    v.reacted,
+                    leakypick_app::probing::verdict_json(&report, v),
+                )
+            })
+            .collect();
+        let start = report
+            .attempts
+            .first()
+            .map_or(Timestamp(0), |a| a.idle.start);
+        let end = report
+            .attempts
+            .last()
+            .map_or(Timestamp(0), |a| a.probe_window.end);
+        st.add_probe_session(start, end, &summary, &verdicts)?;
+        st.close()?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    write_session(&mut out, &report, format_of(args.format))?;
+    out.flush()?;
+    Ok(())
+}
+
 fn format_of(f: FormatArg) -> Format {
     match f {
         FormatArg::Table => Format::Table,
@@ -817,6 +1253,17 @@ fn run_analyze(args: AnalyzeArgs) -> Result<()> {
         ..AnalyzeOptions::default()
     };
     let sources = open_sources(&args.input)?;
+    if let Some(log) = &args.probe_log {
+        let attempts = leakypick_app::probing::read_probe_log(log)?;
+        let config = args.verdict.session_config(opts.burst, opts.scope)?;
+        let report =
+            leakypick_app::probing::evaluate_capture(sources, attempts, config, opts.names)?;
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        leakypick_app::probing::write_session(&mut out, &report, format_of(args.input.format))?;
+        out.flush()?;
+        return Ok(());
+    }
     let report = analyze(sources, &opts)?;
     for w in &report.capture.warnings {
         eprintln!("leakypick: warning: {w}");

@@ -14,6 +14,9 @@ mod live;
 mod monitor;
 #[cfg(feature = "live")]
 mod monitor_live;
+mod probe_audio;
+#[cfg(feature = "live")]
+mod probing;
 mod report;
 mod simulate;
 mod store;

@@ -61,7 +61,7 @@ fn round_trips_devices_traffic_detections_baselines() {
     let data = dir.path().join("nested/data");
     let mut store = Store::open(&data).expect("open");
     assert_eq!(store.path(), data.join(FILE_NAME));
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), 2);
 
     let echo = mac("f0:27:2d:11:22:33");
     let cam = mac("00:17:88:aa:bb:cc");
@@ -248,7 +248,7 @@ fn migrates_an_empty_file() {
     let file = dir.path().join(FILE_NAME);
     std::fs::write(&file, b"").expect("empty file");
     let mut store = Store::open(dir.path()).expect("open empty file");
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), 2);
     store
         .add_detection(&detection(mac("aa:bb:cc:00:00:02"), 1, 2))
         .expect("usable");

@@ -15,15 +15,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-const ASSISTANT: &str = "68:db:f5:77:00:01";
-const MUTED: &str = "68:db:f5:77:00:02";
-const HUB: &str = "02:6c:70:77:00:03";
-const PLUG: &str = "02:6c:70:77:00:04";
+pub(crate) const ASSISTANT: &str = "68:db:f5:77:00:01";
+pub(crate) const MUTED: &str = "68:db:f5:77:00:02";
+pub(crate) const HUB: &str = "02:6c:70:77:00:03";
+pub(crate) const PLUG: &str = "02:6c:70:77:00:04";
 
 /// The home under test: an assistant, a muted assistant, a sound-triggered hub (the
 /// control: it reacts to any sound, so it proves each probe was really played and heard)
 /// and a plug.
-const CONFIG: &str = r#"
+pub(crate) const CONFIG: &str = r#"
 [defaults]
 bitrate = 88000
 frame = 491
@@ -57,23 +57,23 @@ mac = "02:6c:70:77:00:04"
 /// (speech + 1.5 s tail, at 88 kbit/s).
 const AFTER_PROBE: Duration = Duration::from_secs(10);
 
-fn script() -> PathBuf {
+pub(crate) fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testbed/testbed.py")
 }
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("LEAKYPICK_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
 /// A running testbed in its own state directory and namespace prefix; dropping it
 /// (also when an assertion fails) runs `down`.
-struct Testbed {
-    state: tempfile::TempDir,
-    prefix: String,
+pub(crate) struct Testbed {
+    pub(crate) state: tempfile::TempDir,
+    pub(crate) prefix: String,
 }
 
 impl Testbed {
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let state = self.state.path().to_str().unwrap();
         Command::new(python())
             .arg(script())
@@ -84,7 +84,7 @@ impl Testbed {
     }
 
     /// Runs a testbed command, asserts success and returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
             out.status.success(),
@@ -103,7 +103,7 @@ impl Testbed {
         (rec["t"].as_f64().unwrap(), rec["t_end"].as_f64().unwrap())
     }
 
-    fn state(&self) -> &Path {
+    pub(crate) fn state(&self) -> &Path {
         self.state.path()
     }
 }

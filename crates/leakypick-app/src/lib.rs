@@ -23,6 +23,8 @@ pub mod oui;
 pub mod output;
 pub mod output_eval;
 pub mod plot;
+pub mod probe_audio;
+pub mod probing;
 pub mod report;
 pub mod sample;
 pub mod simulate;

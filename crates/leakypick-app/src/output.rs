@@ -38,7 +38,7 @@ impl std::str::FromStr for Format {
 }
 
 /// Seconds since the epoch, the unit of every time in JSON and CSV.
-fn secs(t: Timestamp) -> f64 {
+pub(crate) fn secs(t: Timestamp) -> f64 {
     t.as_secs_f64()
 }
 
@@ -46,7 +46,7 @@ fn opt_secs(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, |t| json!(secs(t)))
 }
 
-fn mac_value(key: DeviceKey) -> Value {
+pub(crate) fn mac_value(key: DeviceKey) -> Value {
     match key {
         DeviceKey::Mac(m) => json!(m.to_string()),
         DeviceKey::Ip(_) => Value::Null,
@@ -124,7 +124,7 @@ pub fn summary_json(c: &CaptureStats, devices: usize, bursts: usize) -> Value {
     })
 }
 
-fn p_value(p: &Result<f64, NoPValue>) -> Value {
+pub(crate) fn p_value(p: &Result<f64, NoPValue>) -> Value {
     match p {
         Ok(v) => json!(v),
         Err(_) => Value::Null,
@@ -175,7 +175,7 @@ fn decision_name(d: Decision) -> &'static str {
     }
 }
 
-fn write_json_lines(out: &mut dyn Write, values: &[Value]) -> io::Result<()> {
+pub(crate) fn write_json_lines(out: &mut dyn Write, values: &[Value]) -> io::Result<()> {
     for v in values {
         serde_json::to_writer(&mut *out, v)?;
         out.write_all(b"\n")?;
@@ -185,7 +185,7 @@ fn write_json_lines(out: &mut dyn Write, values: &[Value]) -> io::Result<()> {
 
 /// Writes one CSV section: a header row, then one row per record. The first column of
 /// every row is the record type; the caller separates sections with a blank line.
-fn write_csv_section(
+pub(crate) fn write_csv_section(
     out: &mut dyn Write,
     columns: &[&str],
     rows: impl Iterator<Item = Value>,

@@ -20,6 +20,7 @@ pub mod eval;
 pub mod inventory;
 pub mod net;
 pub mod probe;
+pub mod session;
 pub mod sim;
 pub mod stats;
 pub mod time;

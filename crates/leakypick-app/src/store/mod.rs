@@ -482,6 +482,74 @@ impl Store {
             .map_err(sql_err(&self.path))
     }
 
+    /// Stores a probing session: its summary object and one verdict object per device
+    /// and probe (the JSON printed by `probe --format json`). Returns the session's id.
+    pub fn add_probe_session(
+        &mut self,
+        start: Timestamp,
+        end: Timestamp,
+        summary: &Value,
+        verdicts: &[(String, String, bool, Value)],
+    ) -> Result<i64, StoreError> {
+        self.transaction(|b| {
+            let e = sql_err(b.path);
+            b.conn
+                .execute(
+                    "INSERT INTO probe_sessions (start, end, summary) VALUES (?1, ?2, ?3)",
+                    params![start.0, end.0, summary.to_string()],
+                )
+                .map_err(&e)?;
+            let id = b.conn.last_insert_rowid();
+            let mut stmt = b
+                .conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO probe_verdicts (session, device, probe, reacted, verdict) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(&e)?;
+            for (device, probe, reacted, v) in verdicts {
+                stmt.execute(params![id, device, probe, *reacted, v.to_string()])
+                    .map_err(&e)?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// The latest probing session (by start): its id, summary and verdict objects.
+    pub fn last_probe_session(&self) -> Result<Option<(i64, Value, Vec<Value>)>, StoreError> {
+        let e = sql_err(&self.path);
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT id, summary FROM probe_sessions ORDER BY start DESC, id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(&e)?;
+        let Some((id, summary)) = row else {
+            return Ok(None);
+        };
+        let summary: Value = serde_json::from_str(&summary)
+            .map_err(|_| self.bad("probe_sessions.summary", &summary))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT verdict FROM probe_verdicts WHERE session = ?1 ORDER BY device, probe")
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([id], |r| r.get::<_, String>(0))
+            .map_err(&e)?;
+        let mut verdicts = Vec::new();
+        for r in rows {
+            let text = r.map_err(&e)?;
+            verdicts.push(
+                serde_json::from_str(&text)
+                    .map_err(|_| self.bad("probe_verdicts.verdict", &text))?,
+            );
+        }
+        Ok(Some((id, summary, verdicts)))
+    }
+
     /// Every saved baseline, ordered by MAC. A row whose MAC is not valid is an error
     /// naming the value (the file was edited by hand or damaged).
     pub fn baselines(&self) -> Result<Vec<BaselineRecord>, StoreError> {

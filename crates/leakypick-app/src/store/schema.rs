@@ -58,6 +58,23 @@ pub const MIGRATIONS: &[&str] = &[
         updated INTEGER NOT NULL
     );
     ",
+    // Version 2: active probing sessions and their per-device verdicts.
+    "
+    CREATE TABLE probe_sessions (
+        id       INTEGER PRIMARY KEY,
+        start    INTEGER NOT NULL,
+        end      INTEGER NOT NULL,
+        summary  TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE probe_verdicts (
+        session  INTEGER NOT NULL REFERENCES probe_sessions(id) ON DELETE CASCADE,
+        device   TEXT NOT NULL,
+        probe    TEXT NOT NULL,
+        reacted  INTEGER NOT NULL,
+        verdict  TEXT NOT NULL,
+        PRIMARY KEY (session, device, probe)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes: the number of migration steps.
