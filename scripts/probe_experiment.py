@@ -84,11 +84,12 @@ def main():
     subprocess.run(["cargo", "build", "--release", "--features", "live", "--quiet"], cwd=REPO, check=True)
     state = tempfile.mkdtemp(prefix="lpk-probe-exp-")
     prefix = f"lpk-x{os.getpid()}-"
-    tb = [sys.executable, os.path.join(REPO, "testbed", "testbed.py"), "--state", state, "--prefix", prefix]
+    script = [sys.executable, os.path.join(REPO, "testbed", "testbed.py")]
+    opts = ["--state", state, "--prefix", prefix]
     home = os.path.join(state, "home.toml")
     with open(home, "w") as f:
         f.write(HOME)
-    subprocess.run(tb + ["up", "--config", home], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(script + ["up", "--config", home] + opts, check=True, stdout=subprocess.DEVNULL)
     env = dict(os.environ, PULSE_SERVER=f"unix:{state}/pulse/native", XDG_RUNTIME_DIR=state,
                HOME=os.path.join(state, "home"))
     counts = {}  # (mac, probe) -> times reacted
@@ -117,7 +118,7 @@ def main():
                     flagged.append(f"{NAMES.get(v['mac'], v['mac'])}:{v['probe']}")
             print(f"session {i + 1}: {took:.0f} s; reacted: {', '.join(flagged) or 'none'}", file=sys.stderr)
     finally:
-        subprocess.run(tb + ["down"], stdout=subprocess.DEVNULL)
+        subprocess.run(script + ["down"] + opts, stdout=subprocess.DEVNULL)
 
     n = len(durations)
     pos = [k for k, v in TRUTH.items() if v]

@@ -97,7 +97,7 @@ enum Command {
     /// audio device, capture rights) is checked before the session starts. The verdicts
     /// are printed, stored in the history (`leakypick report`), and each attempt is
     /// written to --log for `analyze --probe-log`.
-    Probe(ProbeArgs),
+    Probe(Box<ProbeArgs>),
     /// The last probing session's verdicts, from the history.
     Report(ReportArgs),
     /// Send capture files out of an interface, paced like the recording (for test networks).
@@ -438,6 +438,13 @@ struct ProbeArgs {
     /// Do not store the session in the history.
     #[arg(long)]
     no_history: bool,
+    /// Only probe within these local hours (e.g. 09:00-17:00, when nobody is home);
+    /// outside them, say so and exit successfully without probing (for timers).
+    #[arg(long, value_name = "HH:MM-HH:MM", value_parser = clap::value_parser!(leakypick_app::probing::DailySpan))]
+    allowed_hours: Option<leakypick_app::probing::DailySpan>,
+    /// Never probe within these local hours (e.g. 22:00-07:00).
+    #[arg(long, value_name = "HH:MM-HH:MM", value_parser = clap::value_parser!(leakypick_app::probing::DailySpan))]
+    quiet_hours: Option<leakypick_app::probing::DailySpan>,
     #[command(flatten)]
     data: DataDirArgs,
     /// Output format of the verdicts. JSON prints one object per device and probe, then
@@ -647,7 +654,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Events(args) => run_events(args),
         Command::Name(args) => run_name(args),
         Command::Monitor(args) => run_monitor(args),
-        Command::Probe(args) => run_probe(args),
+        Command::Probe(args) => run_probe(*args),
         Command::Report(args) => run_report(args),
         Command::Replay(args) => run_replay(args),
     }
@@ -988,6 +995,14 @@ fn run_probe(args: ProbeArgs) -> Result<()> {
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     init_logging(log::LevelFilter::Info);
+    if let Some(why) = leakypick_app::probing::schedule_blocks(
+        leakypick_app::probing::local_minute_now(),
+        args.allowed_hours,
+        args.quiet_hours,
+    ) {
+        log::info!("not probing now: {why}");
+        return Ok(());
+    }
     let secs = |name: &str, v: f64| -> Result<std::time::Duration> {
         if v.is_finite() && v > 0.0 && v < 86_400.0 {
             Ok(std::time::Duration::from_secs_f64(v))

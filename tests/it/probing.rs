@@ -186,3 +186,85 @@ fn probing_finds_the_assistant_and_the_sound_device_only() {
         "offline (analyze --probe-log)",
     );
 }
+
+/// Runs `leakypick probe` with a short plan on loopback (it must fail before capturing).
+fn probe_cli(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, std::time::Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_leakypick"));
+    c.args([
+        "probe", "-i", "lo", "--idle", "1", "--window", "1", "--every", "1",
+    ])
+    .arg("--data-dir")
+    .arg(dir.path().join("history"))
+    .arg("--log")
+    .arg(dir.path().join("log.jsonl"))
+    .args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let took = started.elapsed();
+    // Nothing of a session was started: no probe log, no history.
+    assert!(
+        !dir.path().join("log.jsonl").exists(),
+        "a probe log was written"
+    );
+    assert!(!dir
+        .path()
+        .join("history")
+        .join("leakypick.sqlite3")
+        .exists());
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        took,
+    )
+}
+
+#[test]
+fn bad_probe_input_fails_before_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    // A "WAV" that is text.
+    let fake = dir.path().join("doorbell.wav");
+    std::fs::write(&fake, "this is not audio\n").unwrap();
+    let (code, err, _) = probe_cli(&["--file", fake.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("doorbell.wav"), "names the file: {err}");
+
+    // No TTS program: PATH without flite.
+    let empty = dir.path().join("empty-bin");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, err, _) = probe_cli(
+        &[
+            "--words",
+            "alexa",
+            "--cache-dir",
+            dir.path().join("cache").to_str().unwrap(),
+        ],
+        &[("PATH", empty.to_str().unwrap())],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("flite"), "names the TTS program: {err}");
+
+    // No audio device: PulseAudio unreachable.
+    let (code, err, _) = probe_cli(
+        &[
+            "--sound",
+            "bark",
+            "--cache-dir",
+            dir.path().join("cache").to_str().unwrap(),
+        ],
+        &[("PULSE_SERVER", "unix:/nonexistent/pulse/native")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.to_lowercase().contains("audio"),
+        "says the audio device is missing: {err}"
+    );
+
+    // An unknown generated sound.
+    let (code, err, _) = probe_cli(&["--sound", "trumpet"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("trumpet"), "{err}");
+}

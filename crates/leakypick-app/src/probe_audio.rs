@@ -690,21 +690,20 @@ fn synthesize(
     opts: &AudioOptions,
 ) -> Result<(), AudioError> {
     let mut args: Vec<OsString> = Vec::new();
-    let stdin;
-    if tts.program == "flite" {
+    let stdin = if tts.program == "flite" {
         if let Some(v) = &tts.voice {
             args.extend(["-voice".into(), v.into()]);
         }
         args.extend(["-t".into(), text.into(), "-o".into(), out.into()]);
-        stdin = None;
+        None
     } else {
         if let Some(v) = &tts.voice {
             args.extend(["-v".into(), v.into()]);
         }
         // The text on standard input: a text starting with `-` is not an option.
         args.extend(["-w".into(), out.into(), "--stdin".into()]);
-        stdin = Some(text.as_bytes());
-    }
+        Some(text.as_bytes())
+    };
     let result = run_helper(&tts.path, &args, stdin, opts)?;
     // flite exits 0 even when it fails; the WAV check after this catches that.
     if !result.status.success() {
