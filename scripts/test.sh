@@ -15,10 +15,12 @@ command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)
 # The testbed (testbed/testbed.py, tests/it/testbed.rs): namespaces, the room, TTS, capture, TLS.
 for tool_pkg in ip:iproute2 pulseaudio:pulseaudio pactl:pulseaudio-utils paplay:pulseaudio-utils \
     flite:flite tcpdump:tcpdump openssl:openssl mosquitto:mosquitto mosquitto_sub:mosquitto-clients \
-    setcap:libcap2-bin setpriv:util-linux; do
+    setcap:libcap2-bin setpriv:util-linux espeak-ng:espeak-ng aplay:alsa-utils; do
     command -v "${tool_pkg%%:*}" >/dev/null 2>&1 || need_pkgs+=("${tool_pkg#*:}")
 done
 python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
+# Probe playback through ALSA's PulseAudio plugin (tests/it/probe_audio.rs).
+dpkg -s libasound2-plugins >/dev/null 2>&1 || need_pkgs+=(libasound2-plugins)
 # Live capture (the `live` feature links libpcap).
 [ -e /usr/include/pcap.h ] || need_pkgs+=(libpcap-dev)
 if ((${#need_pkgs[@]})); then
@@ -32,7 +34,7 @@ if ((${#need_pkgs[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${need_pkgs[@]}"
 fi
 command -v tshark >/dev/null 2>&1 || { echo "test.sh: tshark is still missing" >&2; exit 1; }
-for tool in ip pulseaudio pactl paplay flite tcpdump openssl mosquitto mosquitto_sub setcap setpriv; do
+for tool in ip pulseaudio pactl paplay flite tcpdump openssl mosquitto mosquitto_sub setcap setpriv espeak-ng aplay; do
     command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is still missing" >&2; exit 1; }
 done
 [ -e /usr/include/pcap.h ] || { echo "test.sh: libpcap-dev is still missing (live capture)" >&2; exit 1; }

@@ -806,6 +806,7 @@ fn probe_audio_plays_through_a_pulseaudio_null_sink() {
     let msg = probe_audio::play(&probes[0], &nosuch)
         .unwrap_err()
         .to_string();
+    println!("{msg}");
     assert!(msg.starts_with("the player `paplay` failed"), "{msg}");
     assert!(msg.contains("sound-bark.wav"), "{msg}");
     let failing = AudioOptions {

@@ -65,6 +65,15 @@ pub fn wake_words() -> Vec<WakeWord> {
     WAKE_WORDS_TXT.lines().filter_map(parse_wake_line).collect()
 }
 
+/// The shipped entry whose text is `text`, compared by [`probe_name`] (so case and
+/// punctuation do not matter: `"ok google"` finds "OK Google").
+pub fn find_wake_word(text: &str) -> Option<WakeWord> {
+    let name = probe_name(text);
+    wake_words()
+        .into_iter()
+        .find(|w| probe_name(w.text) == name)
+}
+
 fn parse_wake_line(line: &'static str) -> Option<WakeWord> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
@@ -201,7 +210,7 @@ impl Default for Player {
 }
 
 /// What a probe is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeKind {
     /// Text spoken by the TTS program.
     Speech { text: String },
@@ -226,7 +235,7 @@ pub struct ProbeSound {
 }
 
 /// Where and how probes are made and played.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AudioOptions {
     pub tts: Tts,
     /// Where synthesized speech and generated sounds are kept (created if missing).
@@ -596,12 +605,14 @@ fn flite_voices(path: &Path, opts: &AudioOptions) -> Result<Vec<String>, AudioEr
 fn espeak_voices(path: &Path, opts: &AudioOptions) -> String {
     match run_helper(path, &["--voices".into()], None, opts) {
         Ok(out) => {
-            let langs: Vec<&str> = out
-                .stdout
-                .lines()
-                .skip(1)
-                .filter_map(|l| l.split_whitespace().nth(1))
-                .collect();
+            let mut langs: Vec<&str> = Vec::new();
+            for l in out.stdout.lines().skip(1) {
+                if let Some(lang) = l.split_whitespace().nth(1) {
+                    if !langs.contains(&lang) {
+                        langs.push(lang);
+                    }
+                }
+            }
             if langs.is_empty() {
                 "see `espeak-ng --voices`".to_string()
             } else {
@@ -1057,8 +1068,8 @@ fn to_pcm(x: &[f64]) -> Vec<i16> {
 ///
 /// - paplay: `paplay` and `pactl` exist, `pactl info` succeeds, and the sink is listed by
 ///   `pactl list short sinks` (by name or index; without a device, at least one sink).
-/// - aplay: `aplay -L` runs, and a 50 ms silent WAV plays through the device (this opens
-///   it, as the probes will).
+/// - aplay: `aplay -L` runs, and a 50 ms silent WAV (written to the cache directory as
+///   `silence-50ms.wav`) plays through the device: this opens it, as the probes will.
 /// - a command: its program exists. Its device cannot be checked.
 pub fn preflight(opts: &AudioOptions) -> Result<(), AudioError> {
     match &opts.player {
@@ -1287,12 +1298,17 @@ fn player_command(
 }
 
 /// Plays one probe and blocks until the player exits. Returns the wall-clock time (from
-/// `SystemTime`) just before the player started and just after it ended.
+/// `SystemTime`) just before the player was started and just after it exited.
 ///
 /// The player runs with `opts.env` added. A player that exits non-zero is an error that
 /// includes its standard error; one still running 30 s past twice the sound's length is
-/// stopped and reported. The start includes the player's own start-up (a few tens of
-/// milliseconds for paplay); the end comes after the player drained its buffer.
+/// stopped and reported.
+///
+/// paplay and aplay exit once their audio has drained, so the sound ends within a few
+/// tens of milliseconds of `end`. The start includes the player's start-up: about 20 ms
+/// on a running PulseAudio sink, but up to about 1 s on an idle null sink (the testbed's
+/// room, measured). `end - seconds` is the better estimate of when the sound began; the
+/// whole `start..end` interval is when it may have been heard.
 pub fn play(sound: &ProbeSound, opts: &AudioOptions) -> Result<(Timestamp, Timestamp), AudioError> {
     let (program, path, args) = player_command(&opts.player, &sound.wav, opts)?;
     let limit = Duration::from_secs_f64(sound.seconds.clamp(0.0, 3600.0) * 2.0 + 30.0);
@@ -1470,14 +1486,11 @@ fn reader_thread(mut r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     rx
 }
 
-/// Joins the lines of a program's message into one (at most 500 characters).
+/// A program's message on one line: its last three lines (where programs put the final
+/// error, after ALSA's and PulseAudio's chatter), joined, at most 500 characters.
 fn one_line(s: &str) -> String {
-    let joined = s
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let joined = lines[lines.len().saturating_sub(3)..].join("; ");
     if joined.chars().count() > 500 {
         let mut t: String = joined.chars().take(500).collect();
         t.push('…');
@@ -1538,6 +1551,11 @@ mod tests {
                 .map(|w| w.assistant),
             Some("google")
         );
+        assert_eq!(
+            find_wake_word("ok, google").map(|w| (w.text, w.assistant)),
+            Some(("OK Google", "google"))
+        );
+        assert_eq!(find_wake_word("banana"), None);
         let mut names: Vec<String> = words.iter().map(|w| probe_name(w.text)).collect();
         names.sort();
         names.dedup();
