@@ -9,8 +9,10 @@ runs `leakypick probe` N times on the gateway bridge with the probes "alexa", "m
 paper's neutral word) and a generated dog bark, and scores every (device, probe) verdict
 against what each device really does:
 
-    assistant: reacts to "alexa" only     hub: reacts to every probe (it hears sound)
+    assistant: reacts to "alexa" only     hub: reacts to the bark (a loud sound)
     muted assistant, plug: never react
+    (whether the hub's RMS trigger fires on the spoken words depends on their loudness:
+    reported, not scored)
 
 Detection rate = verdicts "reacted" among the pairs that should react; false alarms =
 verdicts "reacted" among the pairs that should not. Also the time each session took.
@@ -34,7 +36,7 @@ NAMES = {ASSISTANT: "assistant (alexa)", MUTED: "muted assistant", HUB: "sound-t
 PROBES = ["alexa", "major", "bark"]
 TRUTH = {
     (ASSISTANT, "alexa"): True, (ASSISTANT, "major"): False, (ASSISTANT, "bark"): False,
-    (HUB, "alexa"): True, (HUB, "major"): True, (HUB, "bark"): True,
+    (HUB, "alexa"): None, (HUB, "major"): None, (HUB, "bark"): True,
 }
 for mac in (MUTED, PLUG):
     for p in PROBES:
@@ -121,8 +123,8 @@ def main():
         subprocess.run(script + ["down"] + opts, stdout=subprocess.DEVNULL)
 
     n = len(durations)
-    pos = [k for k, v in TRUTH.items() if v]
-    neg = [k for k, v in TRUTH.items() if not v]
+    pos = [k for k, v in TRUTH.items() if v is True]
+    neg = [k for k, v in TRUTH.items() if v is False]
     tp = sum(counts.get(k, 0) for k in pos)
     fp = sum(counts.get(k, 0) for k in neg)
     lines = [
@@ -133,7 +135,8 @@ def main():
         "|---|---|---|---:|",
     ]
     for (mac, probe), should in sorted(TRUTH.items(), key=lambda kv: (list(NAMES).index(kv[0][0]), PROBES.index(kv[0][1]))):
-        lines.append(f"| {NAMES[mac]} | {probe} | {'yes' if should else 'no'} | {counts.get((mac, probe), 0)}/{n} |")
+        should_text = "not scored" if should is None else ("yes" if should else "no")
+        lines.append(f"| {NAMES[mac]} | {probe} | {should_text} | {counts.get((mac, probe), 0)}/{n} |")
     lines += [
         "",
         f"- Detection rate: {tp}/{len(pos) * n} = {100.0 * tp / max(1, len(pos) * n):.1f}% of the "
