@@ -283,7 +283,7 @@ fn refuses_a_database_from_a_newer_version_without_touching_it() {
             err,
             StoreError::TooNew {
                 found: 99,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),
