@@ -144,6 +144,22 @@ fn replay(net: &Net, file: &str) {
     );
 }
 
+/// Seconds 15-31 of the Echo Dot capture (its upload is at 20-26 s), cut with tshark.
+fn cut_echo_upload(out: &std::path::Path) {
+    tshark(&[
+        "-r",
+        shared_capture("smart-speakers/echodot3a_active.pcap")
+            .to_str()
+            .unwrap(),
+        "-Y",
+        "frame.time_relative >= 15 && frame.time_relative <= 31",
+        "-F",
+        "pcap",
+        "-w",
+        out.to_str().unwrap(),
+    ]);
+}
+
 struct Monitor(Child);
 
 impl Drop for Monitor {
@@ -157,18 +173,7 @@ impl Drop for Monitor {
 fn live_monitor_detects_replayed_uploads_and_survives_the_interface_going_away() {
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("echo-15-31s.pcap");
-    tshark(&[
-        "-r",
-        shared_capture("smart-speakers/echodot3a_active.pcap")
-            .to_str()
-            .unwrap(),
-        "-Y",
-        "frame.time_relative >= 15 && frame.time_relative <= 31",
-        "-F",
-        "pcap",
-        "-w",
-        cut.to_str().unwrap(),
-    ]);
+    cut_echo_upload(&cut);
     let cut = cut.to_str().unwrap();
     let data = dir.path().join("history");
     let net = Net::new();
@@ -316,18 +321,7 @@ fn monitor_runs_unprivileged_with_file_capabilities() {
     let mut log = Vec::new();
     wait_for(&err, "monitoring vb", Duration::from_secs(20), &mut log);
     let cut = dir.path().join("echo-15-31s.pcap");
-    tshark(&[
-        "-r",
-        shared_capture("smart-speakers/echodot3a_active.pcap")
-            .to_str()
-            .unwrap(),
-        "-Y",
-        "frame.time_relative >= 15 && frame.time_relative <= 31",
-        "-F",
-        "pcap",
-        "-w",
-        cut.to_str().unwrap(),
-    ]);
+    cut_echo_upload(&cut);
     replay(&net, cut.to_str().unwrap());
     let mut events = Vec::new();
     let line = wait_for(&out, "\"started\"", Duration::from_secs(30), &mut events);

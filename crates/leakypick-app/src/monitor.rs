@@ -100,6 +100,22 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// The history's row for this detection, written at `created` (packet time).
+    fn record(&self, created: Timestamp) -> DetectionRecord {
+        DetectionRecord {
+            id: self.id,
+            mac: self.mac,
+            start: self.start,
+            end: self.end,
+            rule: self.rule.clone(),
+            params: self.params.clone(),
+            bytes: self.bytes,
+            peak_bps: self.peak_bps,
+            threshold_bps: self.threshold_bps,
+            created,
+        }
+    }
+
     /// The JSON object printed by `monitor --format json` (see the README): the fields
     /// of `events --format json` plus the event kind and the device's names.
     pub fn json(&self, event: &str) -> Value {
@@ -531,18 +547,7 @@ impl Monitor {
         let mut det = self.detection_of(mac, &o);
         // Written at once: a detection must not wait for the next flush.
         self.write_device(mac);
-        let record = DetectionRecord {
-            id: None,
-            mac,
-            start: det.start,
-            end: det.end,
-            rule: det.rule.clone(),
-            params: det.params.clone(),
-            bytes: det.bytes,
-            peak_bps: det.peak_bps,
-            threshold_bps: det.threshold_bps,
-            created: o.confirmed,
-        };
+        let record = det.record(o.confirmed);
         match self.store.add_detection(&record) {
             Ok(id) => det.id = Some(id),
             Err(e) => log::error!("cannot store the detection of {mac}: {e}"),
@@ -585,18 +590,7 @@ impl Monitor {
                 .transaction(|t| t.finish_detection(id, b.end, b.bytes, b.peak_bps))
                 .map(|_| ()),
             None => {
-                let record = DetectionRecord {
-                    id: None,
-                    mac,
-                    start: det.start,
-                    end: det.end,
-                    rule: det.rule.clone(),
-                    params: det.params.clone(),
-                    bytes: det.bytes,
-                    peak_bps: det.peak_bps,
-                    threshold_bps: det.threshold_bps,
-                    created: b.end,
-                };
+                let record = det.record(b.end);
                 self.store
                     .add_detection(&record)
                     .map(|id| det.id = Some(id))
