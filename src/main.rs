@@ -740,8 +740,6 @@ fn run_monitor(args: MonitorArgs) -> Result<()> {
     use leakypick_app::config::{Config, LogLevel, Preset};
     use leakypick_app::monitor::{write_event, Monitor, MonitorOptions, CSV_HEADER};
     use leakypick_app::source::{FileSource, FrameSource};
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
 
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
@@ -832,14 +830,7 @@ fn run_monitor(args: MonitorArgs) -> Result<()> {
     };
     let monitor = Monitor::new(opts, store, alerter)?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        // A second signal while shutting down exits at once.
-        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
-            .context("cannot install the signal handlers")?;
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .context("cannot install the signal handlers")?;
-    }
+    let stop = stop_on_signals()?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if matches!(format, Format::Csv) {
@@ -992,7 +983,6 @@ fn run_probe(_args: ProbeArgs) -> Result<()> {
 fn run_probe(args: ProbeArgs) -> Result<()> {
     use leakypick_app::probe_audio::{self, AudioOptions, Player, Tts};
     use leakypick_app::probing::{run_session, write_session, SessionEvent, SessionPlan};
-    use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     init_logging(log::LevelFilter::Info);
     if let Some(why) = leakypick_app::probing::schedule_blocks(
@@ -1118,13 +1108,7 @@ fn run_probe(args: ProbeArgs) -> Result<()> {
         probes.join(", "),
         per_probe.as_secs_f64() * probes.len() as f64
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
-            .context("cannot install the signal handlers")?;
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .context("cannot install the signal handlers")?;
-    }
+    let stop = stop_on_signals()?;
     let started = std::time::Instant::now();
     let report = run_session(
         source.as_mut(),
@@ -1195,6 +1179,19 @@ fn run_probe(args: ProbeArgs) -> Result<()> {
     write_session(&mut out, &report, format_of(args.format))?;
     out.flush()?;
     Ok(())
+}
+
+/// A flag set by SIGTERM or SIGINT (a second one while stopping exits at once).
+fn stop_on_signals() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    use std::sync::{atomic::AtomicBool, Arc};
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+    }
+    Ok(stop)
 }
 
 fn format_of(f: FormatArg) -> Format {

@@ -60,13 +60,11 @@ impl fmt::Display for SourceError {
 
 impl std::error::Error for SourceError {}
 
-impl From<CaptureError> for SourceError {
-    fn from(e: CaptureError) -> SourceError {
-        SourceError {
-            source_name: String::new(),
-            message: e.to_string(),
-            hint: None,
-        }
+fn read_error(name: &str, e: CaptureError) -> SourceError {
+    SourceError {
+        source_name: name.to_string(),
+        message: e.to_string(),
+        hint: None,
     }
 }
 
@@ -158,11 +156,7 @@ impl FrameSource for FileSource {
             return match self.capture.next_frame() {
                 Ok(Some(frame)) => Ok(Pull::Frame(frame)),
                 Ok(None) => Ok(Pull::End),
-                Err(e) => Err(SourceError {
-                    source_name: self.name.clone(),
-                    message: e.to_string(),
-                    hint: None,
-                }),
+                Err(e) => Err(read_error(&self.name, e)),
             };
         };
         if pace.held.is_none() {
@@ -176,13 +170,7 @@ impl FrameSource for FileSource {
                     })
                 }
                 Ok(None) => return Ok(Pull::End),
-                Err(e) => {
-                    return Err(SourceError {
-                        source_name: self.name.clone(),
-                        message: e.to_string(),
-                        hint: None,
-                    })
-                }
+                Err(e) => return Err(read_error(&self.name, e)),
             }
         }
         let Some(held) = pace.held.take() else {
