@@ -3,13 +3,15 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use leakypick_app::analyze::render::write_analysis;
 use leakypick_app::analyze::{analyze, AnalyzeOptions};
+use leakypick_app::capture::sample;
 use leakypick_app::capture::CaptureSource;
+use leakypick_app::compare::render::write_comparison;
 use leakypick_app::compare::{compare_windows, CompareOptions, WindowSpec};
+use leakypick_app::history::{self, Store};
 use leakypick_app::names::DeviceNames;
-use leakypick_app::output::{write_analysis, write_comparison, Format};
-use leakypick_app::sample;
-use leakypick_app::store::{self, Store};
+use leakypick_app::render::Format;
 use leakypick_core::baseline::BaselineConfig;
 use leakypick_core::probe::{Decision, ProbeConfig, ProbeTest};
 use leakypick_core::stats::AutoBinRule;
@@ -134,7 +136,7 @@ struct DevicesArgs {
 struct EventsArgs {
     /// Only detections that ended at or after T (epoch seconds or RFC 3339, e.g.
     /// 2024-05-01T12:00:00Z).
-    #[arg(long, value_name = "T", value_parser = leakypick_app::store::parse_time)]
+    #[arg(long, value_name = "T", value_parser = leakypick_app::history::parse_time)]
     since: Option<Timestamp>,
     #[command(flatten)]
     data: DataDirArgs,
@@ -596,7 +598,7 @@ fn run_replay(_args: ReplayArgs) -> Result<()> {
 
 #[cfg(feature = "live")]
 fn run_replay(args: ReplayArgs) -> Result<()> {
-    use leakypick_app::live::replay::{self, Pacing, ReplayOptions};
+    use leakypick_app::monitor::live::replay::{self, Pacing, ReplayOptions};
     let pacing = match (args.top_speed, args.mbps) {
         (true, _) => Pacing::TopSpeed,
         (false, Some(r)) => Pacing::Mbps(r),
@@ -663,7 +665,7 @@ fn run(cli: Cli) -> Result<()> {
 fn open_store(args: &DataDirArgs) -> Result<Store> {
     let dir = match &args.data_dir {
         Some(d) => d.clone(),
-        None => store::default_data_dir().context(
+        None => history::default_data_dir().context(
             "no data directory: set --data-dir, LEAKYPICK_DATA_DIR, XDG_DATA_HOME or HOME",
         )?,
     };
@@ -674,7 +676,7 @@ fn run_devices(args: DevicesArgs) -> Result<()> {
     let devices = open_store(&args.data)?.devices()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    store::render::write_devices(&mut out, &devices, format_of(args.format))?;
+    history::render::write_devices(&mut out, &devices, format_of(args.format))?;
     out.flush()?;
     Ok(())
 }
@@ -683,7 +685,7 @@ fn run_events(args: EventsArgs) -> Result<()> {
     let events = open_store(&args.data)?.detections(args.since)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    store::render::write_events(&mut out, &events, format_of(args.format))?;
+    history::render::write_events(&mut out, &events, format_of(args.format))?;
     out.flush()?;
     Ok(())
 }
@@ -718,7 +720,7 @@ impl log::Log for StderrLogger {
             .unwrap_or(Timestamp(0));
         eprintln!(
             "{} {:<5} {}",
-            leakypick_app::output::human_time(now),
+            leakypick_app::render::human_time(now),
             record.level(),
             record.args()
         );
@@ -736,10 +738,10 @@ fn init_logging(level: log::LevelFilter) {
 }
 
 fn run_monitor(args: MonitorArgs) -> Result<()> {
-    use leakypick_app::alert::Alerter;
-    use leakypick_app::config::{Config, LogLevel, Preset};
+    use leakypick_app::monitor::alert::Alerter;
+    use leakypick_app::monitor::config::{Config, LogLevel, Preset};
+    use leakypick_app::monitor::source::{FileSource, FrameSource};
     use leakypick_app::monitor::{write_event, Monitor, MonitorOptions, CSV_HEADER};
-    use leakypick_app::source::{FileSource, FrameSource};
 
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
@@ -868,9 +870,9 @@ fn run_monitor(args: MonitorArgs) -> Result<()> {
 fn open_live(
     interface: Option<String>,
     _filter: Option<String>,
-    _config: &leakypick_app::config::Config,
+    _config: &leakypick_app::monitor::config::Config,
     _monitor_mode: bool,
-) -> Result<Box<dyn leakypick_app::source::FrameSource>> {
+) -> Result<Box<dyn leakypick_app::monitor::source::FrameSource>> {
     bail!(
         "this build of leakypick has no live capture{}: rebuild it with `cargo build --release \
          --features live` (needs libpcap-dev), or use --replay FILE",
@@ -882,14 +884,14 @@ fn open_live(
 fn open_live(
     interface: Option<String>,
     filter: Option<String>,
-    config: &leakypick_app::config::Config,
+    config: &leakypick_app::monitor::config::Config,
     monitor_mode: bool,
-) -> Result<Box<dyn leakypick_app::source::FrameSource>> {
-    use leakypick_app::live::{LiveOptions, LiveSource};
+) -> Result<Box<dyn leakypick_app::monitor::source::FrameSource>> {
+    use leakypick_app::monitor::live::{LiveOptions, LiveSource};
     let interface = match interface {
         Some(i) => i,
         None => {
-            let i = leakypick_app::live::default_interface()?;
+            let i = leakypick_app::monitor::live::default_interface()?;
             log::info!("no interface given (-i or capture.interface): using {i}");
             i
         }
@@ -941,7 +943,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
             let when = summary["start"]
                 .as_f64()
                 .and_then(Timestamp::from_secs_f64)
-                .map(leakypick_app::output::human_time)
+                .map(leakypick_app::render::human_time)
                 .unwrap_or_else(|| "-".into());
             writeln!(out, "Probing session {id}, started {when} UTC:")?;
             let mut any = false;
@@ -981,7 +983,7 @@ fn run_probe(_args: ProbeArgs) -> Result<()> {
 
 #[cfg(feature = "live")]
 fn run_probe(args: ProbeArgs) -> Result<()> {
-    use leakypick_app::probe_audio::{self, AudioOptions, Player, Tts};
+    use leakypick_app::probing::audio::{self, AudioOptions, Player, Tts};
     use leakypick_app::probing::{run_session, write_session, SessionEvent, SessionPlan};
     use std::sync::Arc;
     init_logging(log::LevelFilter::Info);
@@ -1020,7 +1022,7 @@ fn run_probe(args: ProbeArgs) -> Result<()> {
     };
     let data_dir = match &args.data.data_dir {
         Some(d) => Some(d.clone()),
-        None => store::default_data_dir(),
+        None => history::default_data_dir(),
     };
     let cache_dir = match (&args.cache_dir, &data_dir) {
         (Some(c), _) => c.clone(),
@@ -1055,7 +1057,7 @@ fn run_probe(args: ProbeArgs) -> Result<()> {
     };
     let words: Vec<String> =
         if args.words.is_empty() && args.sound.is_empty() && args.files.is_empty() {
-            probe_audio::wake_words()
+            audio::wake_words()
                 .into_iter()
                 .filter(|w| w.assistant != "none")
                 .map(|w| w.text.to_string())
@@ -1068,12 +1070,12 @@ fn run_probe(args: ProbeArgs) -> Result<()> {
                 .collect()
         };
     // Everything that can fail fails now, before the session.
-    let sounds = probe_audio::prepare(&words, &args.sound, &args.files, &audio)?;
-    probe_audio::preflight(&audio)?;
+    let sounds = audio::prepare(&words, &args.sound, &args.files, &audio)?;
+    audio::preflight(&audio)?;
     let mut source = open_live(
         Some(args.interface.clone()),
         args.filter.clone(),
-        &leakypick_app::config::Config::default(),
+        &leakypick_app::monitor::config::Config::default(),
         false,
     )?;
     let store = match (&args.no_history, &data_dir) {
@@ -1091,7 +1093,7 @@ fn run_probe(args: ProbeArgs) -> Result<()> {
         None => Box::new(std::io::sink()),
     };
     let probes: Vec<String> = sounds.iter().map(|s| s.name.clone()).collect();
-    let by_name: std::collections::HashMap<String, probe_audio::ProbeSound> =
+    let by_name: std::collections::HashMap<String, audio::ProbeSound> =
         sounds.into_iter().map(|s| (s.name.clone(), s)).collect();
     let audio = Arc::new(audio);
     let play_audio = Arc::clone(&audio);
@@ -1099,7 +1101,7 @@ fn run_probe(args: ProbeArgs) -> Result<()> {
         let sound = by_name
             .get(name)
             .ok_or_else(|| format!("unknown probe {name}"))?;
-        probe_audio::play(sound, &play_audio).map_err(|e| e.to_string())
+        audio::play(sound, &play_audio).map_err(|e| e.to_string())
     });
     let per_probe = plan.settle + plan.idle + plan.window;
     log::info!(
@@ -1464,7 +1466,7 @@ fn run_simulate(args: SimulateArgs) -> Result<()> {
         args.out.display().to_string()
     };
     let mut text = Vec::new();
-    leakypick_app::output::write_simulation(
+    leakypick_app::simulate::render::write_simulation(
         &mut text,
         &summary,
         &out_name,
@@ -1489,8 +1491,8 @@ fn positive_secs(v: f64, what: &str) -> Result<i64> {
 }
 
 fn run_evaluate(args: EvaluateArgs) -> Result<()> {
+    use leakypick_app::evaluate::labels::{self, DeviceMap, LabelSet};
     use leakypick_app::evaluate::{evaluate, DeviceSelection, EvaluateOptions};
-    use leakypick_app::labels::{self, DeviceMap, LabelSet};
     use leakypick_core::eval::MatchRule;
 
     let mut labels = LabelSet::default();
@@ -1564,7 +1566,7 @@ fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     }
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let written = leakypick_app::output_eval::write_out_dir(dir, &report)
+        let written = leakypick_app::evaluate::render::write_out_dir(dir, &report)
             .with_context(|| format!("writing the report into {}", dir.display()))?;
         eprintln!(
             "leakypick: wrote {} files into {}",
@@ -1574,7 +1576,7 @@ fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     }
     let format = format_of(args.input.format);
     let full = args.full;
-    let sections = leakypick_app::output_eval::EvalSections {
+    let sections = leakypick_app::evaluate::render::EvalSections {
         labels: format != Format::Table || full,
         sweep_metrics: full,
         roc: full,
@@ -1584,7 +1586,7 @@ fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    leakypick_app::output_eval::write_evaluation(&mut out, &report, format, sections)?;
+    leakypick_app::evaluate::render::write_evaluation(&mut out, &report, format, sections)?;
     out.flush()?;
     Ok(())
 }

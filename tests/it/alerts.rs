@@ -1,15 +1,15 @@
 //! Alerts: webhook to a test HTTP server, MQTT through a real mosquitto on loopback.
 //!
-//! The library API (`leakypick_app::alert`) runs in-process. The webhook's server is a
+//! The library API (`leakypick_app::monitor::alert`) runs in-process. The webhook's server is a
 //! hand-written HTTP/1.1 reader on 127.0.0.1; MQTT is checked with the real broker and
 //! the real `mosquitto_sub` (independent of rumqttc). A missing mosquitto fails the
 //! tests: they must not pass without checking anything.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use leakypick_app::alert::{
+use leakypick_app::monitor::alert::{
     Alert, AlertError, AlertKind, Alerter, AlerterOptions, Delivery, DeviceInfo, VERSION,
 };
-use leakypick_app::config::{AlertsConfig, MqttConfig, WebhookConfig};
+use leakypick_app::monitor::config::{AlertsConfig, MqttConfig, WebhookConfig};
 use leakypick_core::time::Timestamp;
 use leakypick_core::Mac;
 use serde_json::{json, Value};
@@ -100,7 +100,7 @@ static CAPTURE: Capture = Capture;
 
 impl log::Log for Capture {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-        m.target().starts_with("leakypick_app::alert")
+        m.target().starts_with("leakypick_app::monitor::alert")
     }
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {

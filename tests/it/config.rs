@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use leakypick_app::config::{
+use leakypick_app::monitor::config::{
     AlertsConfig, Config, ConfigError, Destinations, LogLevel, MqttConfig, Preset, WebhookConfig,
 };
 use leakypick_core::baseline::BaselineConfig;

@@ -8,14 +8,14 @@
 
 use crate::util::shared_capture;
 use leakypick_app::capture::CaptureSource;
+use leakypick_app::evaluate::labels::{
+    from_file_name, parse_native, read_ifttt, read_native, time_zone, DeviceMap, LabelSet,
+};
+use leakypick_app::evaluate::render::{write_evaluation, EvalSections};
 use leakypick_app::evaluate::{
     evaluate, EvalError, EvaluateOptions, EvaluationReport, StatConfig, StatSweep,
 };
-use leakypick_app::labels::{
-    from_file_name, parse_native, read_ifttt, read_native, time_zone, DeviceMap, LabelSet,
-};
-use leakypick_app::output::Format;
-use leakypick_app::output_eval::{write_evaluation, EvalSections};
+use leakypick_app::render::Format;
 use leakypick_core::eval::{Confusion, EventCounts, MatchRule};
 use leakypick_core::probe::{ProbeConfig, ProbeTest};
 use leakypick_core::{DeviceKey, Timestamp};

@@ -13,8 +13,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::util::{self, Run};
-use leakypick_app::live::{LiveOptions, LiveSource};
-use leakypick_app::source::{FrameSource, Pull};
+use leakypick_app::monitor::live::{LiveOptions, LiveSource};
+use leakypick_app::monitor::source::{FrameSource, Pull};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

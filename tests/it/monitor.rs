@@ -10,7 +10,7 @@
 
 use crate::analyze::tshark_endpoints;
 use crate::util::{leakypick, shared_capture, tshark};
-use leakypick_app::store::Store;
+use leakypick_app::history::Store;
 use leakypick_core::baseline::{BaselineConfig, RateBaseline};
 use leakypick_core::time::Timestamp;
 use leakypick_core::Mac;
@@ -113,7 +113,7 @@ fn replay_detects_the_echo_upload_and_keeps_the_history() {
             "device {mac} not stored"
         );
         let rows = store.traffic(m, Timestamp(0), Timestamp(i64::MAX)).unwrap();
-        let sum = |f: fn(&leakypick_app::store::TrafficMinute) -> u64| -> u64 {
+        let sum = |f: fn(&leakypick_app::history::TrafficMinute) -> u64| -> u64 {
             rows.iter().map(f).sum()
         };
         assert_eq!(sum(|r| r.counters.tx_packets), *tx_p, "{mac} tx packets");

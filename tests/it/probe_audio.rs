@@ -1,4 +1,4 @@
-//! Audio probes (issue 6, `leakypick_app::probe_audio`): speech from flite and espeak-ng
+//! Audio probes (issue 6, `leakypick_app::probing::audio`): speech from flite and espeak-ng
 //! into the cache, the generated bark and glass, bad probe files, missing programs, and
 //! real playback through a private PulseAudio null sink, recorded back with parec; the
 //! testbed's own devices (`testbed/device.py`) listen to the generated sounds.
@@ -12,7 +12,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use leakypick_app::probe_audio::{
+use leakypick_app::probing::audio::{
     self, AudioError, AudioOptions, Player, ProbeKind, ProbeSound, Tts,
 };
 use std::io::Read;
@@ -149,7 +149,7 @@ fn probe_audio_speaks_alexa_with_flite_and_reuses_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let o = opts(&cache);
-    let probes = probe_audio::prepare(&strings(&["Alexa"]), &[], &[], &o).unwrap();
+    let probes = audio::prepare(&strings(&["Alexa"]), &[], &[], &o).unwrap();
     assert_eq!(probes.len(), 1);
     let p = &probes[0];
     assert_eq!(p.name, "alexa");
@@ -178,7 +178,7 @@ fn probe_audio_speaks_alexa_with_flite_and_reuses_the_cache() {
     let t0 = mtime(&p.wav);
 
     std::thread::sleep(Duration::from_millis(20));
-    let again = probe_audio::prepare(&strings(&["Alexa"]), &[], &[], &o).unwrap();
+    let again = audio::prepare(&strings(&["Alexa"]), &[], &[], &o).unwrap();
     assert_eq!(again, probes);
     assert_eq!(
         mtime(&p.wav),
@@ -199,14 +199,14 @@ fn probe_audio_speaks_alexa_with_flite_and_reuses_the_cache() {
         },
         ..o.clone()
     };
-    let other = probe_audio::prepare(&strings(&["Alexa", "Hey Google"]), &[], &[], &awb).unwrap();
+    let other = audio::prepare(&strings(&["Alexa", "Hey Google"]), &[], &[], &awb).unwrap();
     assert_ne!(other[0].wav, p.wav);
     assert_eq!(other[1].name, "hey_google");
     assert!(Wav::read(&other[1].wav).seconds() > 0.3);
 
     // a damaged cache entry is made again
     std::fs::write(&p.wav, b"not a wav").unwrap();
-    let fixed = probe_audio::prepare(&strings(&["Alexa"]), &[], &[], &o).unwrap();
+    let fixed = audio::prepare(&strings(&["Alexa"]), &[], &[], &o).unwrap();
     assert_eq!(fixed[0].wav, p.wav);
     assert!((Wav::read(&p.wav).seconds() - p.seconds).abs() < 1e-6);
 
@@ -217,7 +217,7 @@ fn probe_audio_speaks_alexa_with_flite_and_reuses_the_cache() {
         },
         ..o.clone()
     };
-    let e = probe_audio::prepare(&strings(&["Alexa"]), &[], &[], &bad).unwrap_err();
+    let e = audio::prepare(&strings(&["Alexa"]), &[], &[], &bad).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, AudioError::UnknownVoice { .. }), "{msg}");
     assert!(
@@ -237,7 +237,7 @@ fn probe_audio_speaks_with_espeak_ng() {
         ..opts(dir.path())
     };
     // a text starting with `-` is spoken, not taken for an option
-    let probes = probe_audio::prepare(&strings(&["Alexa", "-Major"]), &[], &[], &o).unwrap();
+    let probes = audio::prepare(&strings(&["Alexa", "-Major"]), &[], &[], &o).unwrap();
     assert_eq!(probes[0].name, "alexa");
     assert_eq!(probes[1].name, "major");
     for p in &probes {
@@ -261,7 +261,7 @@ fn probe_audio_speaks_with_espeak_ng() {
         },
         ..o
     };
-    let msg = probe_audio::prepare(&strings(&["Alexa"]), &[], &[], &bad)
+    let msg = audio::prepare(&strings(&["Alexa"]), &[], &[], &bad)
         .unwrap_err()
         .to_string();
     assert!(
@@ -274,7 +274,7 @@ fn probe_audio_speaks_with_espeak_ng() {
 fn probe_audio_generated_sounds_are_loud_and_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let o = opts(&dir.path().join("a"));
-    let probes = probe_audio::prepare(&[], &strings(&["bark", "Glass"]), &[], &o).unwrap();
+    let probes = audio::prepare(&[], &strings(&["bark", "Glass"]), &[], &o).unwrap();
     let names: Vec<&str> = probes.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["bark", "glass"]);
     for p in &probes {
@@ -319,9 +319,9 @@ fn probe_audio_generated_sounds_are_loud_and_deterministic() {
     // The same bytes every time, in another cache too; an unchanged file is not rewritten.
     let t0 = mtime(&probes[0].wav);
     std::thread::sleep(Duration::from_millis(20));
-    let again = probe_audio::prepare(&[], &strings(&["bark", "glass"]), &[], &o).unwrap();
+    let again = audio::prepare(&[], &strings(&["bark", "glass"]), &[], &o).unwrap();
     assert_eq!(mtime(&again[0].wav), t0);
-    let other = probe_audio::prepare(
+    let other = audio::prepare(
         &[],
         &strings(&["bark", "glass"]),
         &[],
@@ -334,7 +334,7 @@ fn probe_audio_generated_sounds_are_loud_and_deterministic() {
             std::fs::read(&b.wav).unwrap()
         );
     }
-    let msg = probe_audio::prepare(&[], &strings(&["meow"]), &[], &o)
+    let msg = audio::prepare(&[], &strings(&["meow"]), &[], &o)
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -381,8 +381,8 @@ fn probe_audio_bad_probe_files_are_named_before_anything_is_synthesized() {
         ..o.clone()
     };
     let check = |file: &Path, wants: &[&str]| {
-        let e = probe_audio::prepare(&strings(&["Alexa"]), &[], &[file.to_path_buf()], &no_tts)
-            .unwrap_err();
+        let e =
+            audio::prepare(&strings(&["Alexa"]), &[], &[file.to_path_buf()], &no_tts).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains(&file.display().to_string()), "{msg}");
         for w in wants {
@@ -421,7 +421,7 @@ fn probe_audio_bad_probe_files_are_named_before_anything_is_synthesized() {
     std::fs::create_dir(d.join("sub")).unwrap();
     let good2 = d.join("sub/dog bark.wav");
     wav_file(&good2, 8000, 8000);
-    let probes = probe_audio::prepare(&[], &[], &[good.clone(), good2.clone()], &o).unwrap();
+    let probes = audio::prepare(&[], &[], &[good.clone(), good2.clone()], &o).unwrap();
     assert_eq!(
         probes[0],
         ProbeSound {
@@ -434,11 +434,9 @@ fn probe_audio_bad_probe_files_are_named_before_anything_is_synthesized() {
     assert_eq!(probes[1].name, "dog bark_2");
     assert_eq!(probes[1].seconds, 1.0);
 
-    let msg = probe_audio::prepare(&[], &[], &[], &o)
-        .unwrap_err()
-        .to_string();
+    let msg = audio::prepare(&[], &[], &[], &o).unwrap_err().to_string();
     assert!(msg.starts_with("nothing to play"), "{msg}");
-    let msg = probe_audio::prepare(&strings(&[" "]), &[], &[], &o)
+    let msg = audio::prepare(&strings(&[" "]), &[], &[], &o)
         .unwrap_err()
         .to_string();
     assert!(msg.contains("empty word"), "{msg}");
@@ -465,12 +463,12 @@ fn probe_audio_missing_or_broken_tts_is_a_clear_error() {
             env: path_env(&empty),
             ..opts(&dir.path().join("cache"))
         };
-        let e = probe_audio::prepare(&strings(&["Alexa"]), &[], &[], &o).unwrap_err();
+        let e = audio::prepare(&strings(&["Alexa"]), &[], &[], &o).unwrap_err();
         assert!(matches!(e, AudioError::ProgramMissing { .. }));
         assert!(e.to_string().starts_with(wants), "{e}");
         // generated sounds need no program
         assert_eq!(
-            probe_audio::prepare(&[], &strings(&["bark"]), &[], &o)
+            audio::prepare(&[], &strings(&["bark"]), &[], &o)
                 .unwrap()
                 .len(),
             1
@@ -499,7 +497,7 @@ fn probe_audio_missing_or_broken_tts_is_a_clear_error() {
             env: path_env(bin.path()),
             ..opts(&cache)
         };
-        let msg = probe_audio::prepare(&strings(&["Alexa"]), &[], &[], &o)
+        let msg = audio::prepare(&strings(&["Alexa"]), &[], &[], &o)
             .unwrap_err()
             .to_string();
         assert!(
@@ -526,7 +524,7 @@ fn probe_audio_preflight_without_an_audio_device() {
         )],
         ..opts(dir.path())
     };
-    let e = probe_audio::preflight(&o).unwrap_err();
+    let e = audio::preflight(&o).unwrap_err();
     let msg = e.to_string();
     assert!(
         msg.starts_with(
@@ -543,14 +541,14 @@ fn probe_audio_preflight_without_an_audio_device() {
             },
             ..o.clone()
         };
-        let msg = probe_audio::preflight(&o).unwrap_err().to_string();
+        let msg = audio::preflight(&o).unwrap_err().to_string();
         assert!(msg.contains("out of range: use 1 to 150 %"), "{msg}");
     }
     let missing = AudioOptions {
         env: vec![("PATH".into(), dir.path().join("none").display().to_string())],
         ..o.clone()
     };
-    let msg = probe_audio::preflight(&missing).unwrap_err().to_string();
+    let msg = audio::preflight(&missing).unwrap_err().to_string();
     assert!(
         msg.starts_with(
             "the audio player `paplay` is not installed: apt-get install pulseaudio-utils"
@@ -561,16 +559,16 @@ fn probe_audio_preflight_without_an_audio_device() {
         player: Player::Command(strings(argv)),
         ..o.clone()
     };
-    let msg = probe_audio::preflight(&cmd(&[])).unwrap_err().to_string();
+    let msg = audio::preflight(&cmd(&[])).unwrap_err().to_string();
     assert!(msg.contains("player command is empty"), "{msg}");
-    let msg = probe_audio::preflight(&cmd(&["no-such-player-xyz", "{}"]))
+    let msg = audio::preflight(&cmd(&["no-such-player-xyz", "{}"]))
         .unwrap_err()
         .to_string();
     assert!(
         msg.starts_with("the player command `no-such-player-xyz` is not installed"),
         "{msg}"
     );
-    probe_audio::preflight(&cmd(&["sh", "-c", "true {}"])).unwrap();
+    audio::preflight(&cmd(&["sh", "-c", "true {}"])).unwrap();
 }
 
 /// A private PulseAudio daemon with a null sink `room`, as testbed/test_device.sh runs it.
@@ -727,8 +725,8 @@ fn probe_audio_plays_through_a_pulseaudio_null_sink() {
         env: pulse.env(),
         ..opts(dir.path())
     };
-    probe_audio::preflight(&room(None)).unwrap();
-    probe_audio::preflight(&AudioOptions {
+    audio::preflight(&room(None)).unwrap();
+    audio::preflight(&AudioOptions {
         player: Player::Paplay {
             device: None,
             volume_percent: Some(80),
@@ -743,17 +741,17 @@ fn probe_audio_plays_through_a_pulseaudio_null_sink() {
         },
         ..room(None)
     };
-    let msg = probe_audio::preflight(&nosuch).unwrap_err().to_string();
+    let msg = audio::preflight(&nosuch).unwrap_err().to_string();
     assert!(
         msg.starts_with("sink `kitchen` not found; available: room"),
         "{msg}"
     );
 
-    let probes = probe_audio::prepare(&[], &strings(&["bark", "glass"]), &[], &room(None)).unwrap();
+    let probes = audio::prepare(&[], &strings(&["bark", "glass"]), &[], &room(None)).unwrap();
     let mut levels = Vec::new();
     for p in &probes {
         let before = epoch_now();
-        let (res, rec) = pulse.record(|| probe_audio::play(p, &room(None)));
+        let (res, rec) = pulse.record(|| audio::play(p, &room(None)));
         let (start, end) = res.unwrap();
         let elapsed = end.secs_since(start);
         println!(
@@ -792,7 +790,7 @@ fn probe_audio_plays_through_a_pulseaudio_null_sink() {
     }
 
     // --volume: 50 % on PulseAudio's cubic scale is about -18 dB
-    let (res, rec) = pulse.record(|| probe_audio::play(&probes[0], &room(Some(50))));
+    let (res, rec) = pulse.record(|| audio::play(&probes[0], &room(Some(50))));
     res.unwrap();
     let quiet = rec.chunks_exact(1600).map(rms_db).fold(-120.0, f64::max);
     println!("bark at 50 %: {quiet:.1} dBFS (100 %: {:.1})", levels[0]);
@@ -803,9 +801,7 @@ fn probe_audio_plays_through_a_pulseaudio_null_sink() {
     );
 
     // a player that fails: its message is in the error
-    let msg = probe_audio::play(&probes[0], &nosuch)
-        .unwrap_err()
-        .to_string();
+    let msg = audio::play(&probes[0], &nosuch).unwrap_err().to_string();
     println!("{msg}");
     assert!(msg.starts_with("the player `paplay` failed"), "{msg}");
     assert!(msg.contains("sound-bark.wav"), "{msg}");
@@ -818,9 +814,7 @@ fn probe_audio_plays_through_a_pulseaudio_null_sink() {
         ])),
         ..room(None)
     };
-    let msg = probe_audio::play(&probes[0], &failing)
-        .unwrap_err()
-        .to_string();
+    let msg = audio::play(&probes[0], &failing).unwrap_err().to_string();
     assert!(
         msg.contains("exit status: 3") && msg.contains("device busy"),
         "{msg}"
@@ -835,7 +829,7 @@ fn probe_audio_plays_through_a_pulseaudio_null_sink() {
         ])),
         ..room(None)
     };
-    probe_audio::play(&probes[0], &cmd).unwrap();
+    audio::play(&probes[0], &cmd).unwrap();
     assert_eq!(
         std::fs::read_to_string(&out).unwrap().trim(),
         format!("{} {}", pulse.server(), probes[0].wav.display())
@@ -849,12 +843,12 @@ fn probe_audio_plays_through_a_pulseaudio_null_sink() {
         },
         ..room(None)
     };
-    probe_audio::preflight(&alsa("pulse")).unwrap();
-    let (res, rec) = pulse.record(|| probe_audio::play(&probes[0], &alsa("pulse")));
+    audio::preflight(&alsa("pulse")).unwrap();
+    let (res, rec) = pulse.record(|| audio::play(&probes[0], &alsa("pulse")));
     let (start, end) = res.unwrap();
     assert!(end.secs_since(start) > 0.8 * probes[0].seconds);
     assert!(loud_chunks(&rec, -30.0) >= 4, "aplay reached the room");
-    let msg = probe_audio::preflight(&alsa("nosuchpcm"))
+    let msg = audio::preflight(&alsa("nosuchpcm"))
         .unwrap_err()
         .to_string();
     assert!(
@@ -884,7 +878,7 @@ fn probe_audio_testbed_devices_hear_the_generated_sounds() {
         ..opts(dir.path())
     };
     let probes =
-        probe_audio::prepare(&strings(&["Alexa"]), &strings(&["bark", "glass"]), &[], &o).unwrap();
+        audio::prepare(&strings(&["Alexa"]), &strings(&["bark", "glass"]), &[], &o).unwrap();
     let device_py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testbed/device.py");
     let mut devices = Vec::new();
     for (name, kind) in [("cam", "sound"), ("echo", "assistant")] {
@@ -945,7 +939,7 @@ fn probe_audio_testbed_devices_hear_the_generated_sounds() {
     let mut windows = Vec::new();
     for name in order {
         let p = probes.iter().find(|p| p.name == name).unwrap();
-        let (start, end) = probe_audio::play(p, &o).unwrap();
+        let (start, end) = audio::play(p, &o).unwrap();
         windows.push((name, start.as_secs_f64(), end.as_secs_f64() + 2.0));
         std::thread::sleep(Duration::from_secs(4));
     }

@@ -121,7 +121,7 @@ fn same_seed_gives_the_same_bytes_and_another_seed_does_not() {
 fn the_labels_file_is_read_by_the_evaluate_labels_parser() {
     let (_, labels, summary) = in_memory(&options("echo:2@20/h,camera@6/h,hub,plug", "1h", 4));
     let text = String::from_utf8(labels).unwrap();
-    let set = leakypick_app::labels::parse_native("sim.csv", &text).unwrap();
+    let set = leakypick_app::evaluate::labels::parse_native("sim.csv", &text).unwrap();
     assert_eq!(set.intervals.len() as u64, summary.activations);
     let idle: Vec<String> = set
         .idle_devices

@@ -1,4 +1,4 @@
-//! The history store (`leakypick_app::store`): round trips, migrations, crash safety,
+//! The history store (`leakypick_app::history`): round trips, migrations, crash safety,
 //! concurrent access and the errors a user meets.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use leakypick_app::store::{
+use leakypick_app::history::{
     minute_start, BaselineRecord, DetectionRecord, DeviceRecord, PruneCounts, Store, StoreError,
     TrafficCounters, FILE_NAME,
 };
@@ -378,7 +378,7 @@ fn survives_kill_9_of_a_writer() {
     let exe = std::env::current_exe().expect("test binary");
     let mut child = Command::new(exe)
         .args([
-            "store::kill9_child_writer",
+            "history::kill9_child_writer",
             "--exact",
             "--nocapture",
             "--test-threads=1",

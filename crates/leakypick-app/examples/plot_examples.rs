@@ -9,7 +9,7 @@
 //!
 //! Run with `cargo run -p leakypick-app --example plot_examples [OUTPUT_DIR]`.
 
-use leakypick_app::plot::{
+use leakypick_app::evaluate::plot::{
     pvalue_chart, render_svg, roc_chart, timeline_chart, Chart, Marker, Series, Style,
 };
 use std::error::Error;

@@ -54,6 +54,9 @@
 //! and collect each packet's options into a `Vec`. The few fixed-layout headers are
 //! simpler to read directly, with exact offsets for the messages.
 
+pub mod render;
+pub mod sample;
+
 mod error;
 mod input;
 mod pcap;

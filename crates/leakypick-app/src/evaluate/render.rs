@@ -4,12 +4,12 @@
 //! `output.rs`, only grow: fields are added, never renamed or removed. Rates that do not
 //! exist (a device without activations has no TPR) are `null`, never NaN.
 
+use crate::evaluate::labels::{native_line, NATIVE_COMMENT, NATIVE_HEADER};
 use crate::evaluate::{
     ConfigResult, DetectionRecord, DetectorParams, EvalDevice, EvaluationReport, PValueSeries,
     RateSeries, RocCurve, Score,
 };
-use crate::labels::{native_line, NATIVE_COMMENT, NATIVE_HEADER};
-use crate::output::Format;
+use crate::render::Format;
 use leakypick_core::eval::WindowPair;
 use leakypick_core::stats::AutoBinRule;
 use leakypick_core::{DeviceKey, Timestamp};
@@ -829,7 +829,7 @@ pub fn write_out_dir(dir: &Path, r: &EvaluationReport) -> io::Result<Vec<PathBuf
         Ok(())
     })?;
     // The human-readable report (Markdown and SVG charts) beside the data it summarises.
-    let title = crate::report::default_title(r);
-    written.extend(crate::report::write_report(dir, r, &title)?);
+    let title = crate::evaluate::report::default_title(r);
+    written.extend(crate::evaluate::report::write_report(dir, r, &title)?);
     Ok(written)
 }

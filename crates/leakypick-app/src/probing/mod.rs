@@ -11,11 +11,13 @@
 //! [`attempt_json`]), so a capture taken elsewhere (tcpdump on the gateway) plus the
 //! log can be analysed again offline.
 
+pub mod audio;
+
 use crate::capture::{read_merged, CaptureError, CaptureSource};
+use crate::monitor::source::{FrameSource, Pull, SourceError};
 use crate::names::DeviceNames;
 use crate::oui;
-use crate::output::{mac_value, p_value, secs, write_csv_section, write_json_lines, Format};
-use crate::source::{FrameSource, Pull, SourceError};
+use crate::render::{mac_value, p_value, secs, write_csv_section, write_json_lines, Format};
 use leakypick_core::session::{
     verdicts, Attempt, Decide, DeviceAttempt, ProbeVerdict, SessionCollector, SessionConfig, Window,
 };

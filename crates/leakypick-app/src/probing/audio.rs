@@ -29,7 +29,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The shipped list of wake words and control words.
-static WAKE_WORDS_TXT: &str = include_str!("../../../data/wake-words.txt");
+static WAKE_WORDS_TXT: &str = include_str!("../../../../data/wake-words.txt");
 
 /// Sample rate of the generated sounds (the rate the testbed's devices record at).
 const RATE: u32 = 16_000;

@@ -5,7 +5,7 @@
 //! configurations, the sweeps, and the figures of the LeakyPick paper's section 5 drawn
 //! from our own measurements, with the paper's operating points marked so that the two
 //! can be compared at a glance. This module turns an [`EvaluationReport`] into exactly
-//! that, using the dependency-free [`crate::plot`] module for the charts:
+//! that, using the dependency-free [`crate::evaluate::plot`] module for the charts:
 //!
 //! - `roc-burst.svg`: burst detection, one curve per rate threshold, `n` = 1..8 (figure 3);
 //! - `roc-stat.svg`: statistical probing over the p-value threshold (figures 5 and 8);
@@ -18,14 +18,14 @@
 //! shorter than two windows): its title and the report then say so, so that links and
 //! scripts can rely on the files while an empty chart never pretends to be a result.
 
-use crate::evaluate::{
-    ConfigResult, DetectorParams, EvalDevice, EvaluationReport, RocCurve, Score, StatConfig,
-};
-use crate::output::human_time;
-use crate::plot::{
+use crate::evaluate::plot::{
     pvalue_chart, render_svg, roc_chart, timeline_chart, Band, BandKind, Chart, Marker, Rgb,
     Series, Style, TickFormat,
 };
+use crate::evaluate::{
+    ConfigResult, DetectorParams, EvalDevice, EvaluationReport, RocCurve, Score, StatConfig,
+};
+use crate::render::human_time;
 use leakypick_core::eval::Interval;
 use leakypick_core::probe::ProbeTest;
 use leakypick_core::{DeviceKey, Timestamp};

@@ -9,8 +9,8 @@
 
 use super::{link_name, OpenFailure};
 use crate::capture::{CaptureSource, CaptureWarning};
-use crate::output::Format;
-use crate::source::SourceError;
+use crate::monitor::source::SourceError;
+use crate::render::Format;
 use leakypick_core::decode::LinkType;
 use serde_json::{json, Value};
 use std::io::{self, Write};

@@ -15,14 +15,20 @@
 //! the binary) ends open bursts, flushes, saves the learned baselines and closes the
 //! database cleanly.
 
-use crate::alert::{Alert, AlertKind, Alerter, DeviceInfo};
+pub mod alert;
+pub mod config;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod source;
+
 use crate::capture::Frame;
-use crate::names::DeviceNames;
-use crate::oui;
-use crate::source::{DropStats, FrameSource, Pull, SourceError};
-use crate::store::{
+use crate::history::{
     minute_start, BaselineRecord, DetectionRecord, DeviceRecord, Store, StoreError, TrafficCounters,
 };
+use crate::monitor::alert::{Alert, AlertKind, Alerter, DeviceInfo};
+use crate::monitor::source::{DropStats, FrameSource, Pull, SourceError};
+use crate::names::DeviceNames;
+use crate::oui;
 use leakypick_core::baseline::RateBaseline;
 use leakypick_core::time::Timestamp;
 use leakypick_core::{
@@ -815,9 +821,9 @@ pub const CSV_HEADER: &str =
 pub fn write_event(
     out: &mut dyn std::io::Write,
     event: &MonitorEvent,
-    format: crate::output::Format,
+    format: crate::render::Format,
 ) -> std::io::Result<()> {
-    use crate::output::{human_time, Format};
+    use crate::render::{human_time, Format};
     let (kind, d) = match event {
         MonitorEvent::Started(d) => ("started", d),
         MonitorEvent::Ended(d) => ("ended", d),

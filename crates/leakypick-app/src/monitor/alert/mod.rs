@@ -14,7 +14,7 @@
 mod mqtt;
 mod webhook;
 
-use crate::config::AlertsConfig;
+use crate::monitor::config::AlertsConfig;
 use leakypick_core::time::Timestamp;
 use leakypick_core::Mac;
 use std::collections::HashMap;

@@ -11,7 +11,7 @@
 //! [`replay`] sends capture files out of an interface, paced by their timestamps.
 
 use crate::capture::Frame;
-use crate::source::{DropStats, FrameSource, Pull, SourceError};
+use crate::monitor::source::{DropStats, FrameSource, Pull, SourceError};
 use leakypick_core::decode::LinkType;
 use leakypick_core::time::Timestamp;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -8,7 +8,7 @@ use std::fmt::Write;
 /// `fmt::Result` is dropped here once instead of at every call.
 macro_rules! w {
     ($out:expr, $($arg:tt)*) => {
-        $crate::plot::svg::write_to($out, format_args!($($arg)*))
+        $crate::evaluate::plot::svg::write_to($out, format_args!($($arg)*))
     };
 }
 pub(crate) use w;

@@ -1,4 +1,4 @@
-//! Where the monitor's frames come from: a live interface ([`crate::live`], with the
+//! Where the monitor's frames come from: a live interface ([`crate::monitor::live`], with the
 //! `live` feature) or a capture file replayed as if it were live ([`FileSource`]).
 //!
 //! The monitor pulls one [`Pull`] at a time. A live source never ends: when its

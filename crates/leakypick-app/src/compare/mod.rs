@@ -1,5 +1,6 @@
 //! `leakypick compare`: statistical probing between an idle and a probe window of a capture.
 
+pub mod render;
 use crate::capture::{read_merged, CaptureError, CaptureSource, CaptureStats};
 use leakypick_core::probe::{compare, Comparison, ProbeConfig, ProbeTest, WindowSample};
 use leakypick_core::{is_upload, DestinationScope, DeviceKey, Packet, Timestamp};

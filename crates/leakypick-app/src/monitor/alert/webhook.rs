@@ -5,7 +5,7 @@
 //! better and fail at once. Failures are counted and logged with the URL and status.
 
 use super::{lock, Alert, AlertError, AlertStats, AlerterOptions};
-use crate::config::WebhookConfig;
+use crate::monitor::config::WebhookConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};

@@ -135,7 +135,7 @@ impl Default for BaselineSection {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistoryConfig {
-    /// `None`: [`crate::store::default_data_dir`].
+    /// `None`: [`crate::history::default_data_dir`].
     pub data_dir: Option<PathBuf>,
     /// Traffic and detections older than this are deleted; 0 keeps everything.
     pub retention_days: u32,

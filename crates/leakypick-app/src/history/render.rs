@@ -8,7 +8,7 @@ use leakypick_core::time::Timestamp;
 use serde_json::{json, Value};
 
 use super::{DetectionRecord, DeviceRecord};
-use crate::output::Format;
+use crate::render::Format;
 
 fn secs(t: Timestamp) -> f64 {
     t.as_secs_f64()
@@ -45,7 +45,7 @@ pub fn event_json(d: &DetectionRecord) -> Value {
 }
 
 fn human(t: Timestamp) -> String {
-    crate::output::human_time(t)
+    crate::render::human_time(t)
 }
 
 fn opt(s: &Option<String>) -> String {

@@ -10,4 +10,4 @@ pub const SAMPLE_DESCRIPTION: &str =
 from djdubois/smart-speakers-study (Apache-2.0; see data/PROVENANCE.md)";
 
 /// The bytes of the sample capture (pcapng, 490 kB).
-pub static SAMPLE_BYTES: &[u8] = include_bytes!("../../../data/samples/echodot3a_active.pcap");
+pub static SAMPLE_BYTES: &[u8] = include_bytes!("../../../../data/samples/echodot3a_active.pcap");

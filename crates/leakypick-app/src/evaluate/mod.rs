@@ -17,9 +17,14 @@
 //! them), unlike `analyze`: evaluation is a workbench for labelled captures, not the
 //! monitor.
 
+pub mod labels;
+pub mod plot;
+pub mod render;
+pub mod report;
+
 use crate::capture::{read_merged, CaptureError, CaptureSource, CaptureStats};
 use crate::compare::Bound;
-use crate::labels::{CountLabel, LabelError, LabelOrigin, LabelSet};
+use crate::evaluate::labels::{CountLabel, LabelError, LabelOrigin, LabelSet};
 use leakypick_core::eval::pairs::PairSet;
 use leakypick_core::eval::{
     count_clusters, match_events, slot_confusion, threshold_grid, window_pairs, Activation,

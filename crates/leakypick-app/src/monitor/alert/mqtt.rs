@@ -16,7 +16,7 @@
 //! that then breaks are lost (events are at most once; states are re-published).
 
 use super::{lock, AlertError, AlertStats, AlerterOptions, DeviceInfo};
-use crate::config::MqttConfig;
+use crate::monitor::config::MqttConfig;
 use leakypick_core::Mac;
 use rumqttc::{
     Client, Connection, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, RecvTimeoutError,
