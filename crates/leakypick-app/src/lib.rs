@@ -15,11 +15,17 @@
 pub mod analyze;
 pub mod capture;
 pub mod compare;
+pub mod error;
 pub mod evaluate;
+pub mod files;
 pub mod history;
 pub mod monitor;
 pub mod names;
 pub mod oui;
 pub mod probing;
+pub mod process;
 pub mod render;
+#[cfg(feature = "live")]
+pub mod replay;
+pub mod settings;
 pub mod simulate;

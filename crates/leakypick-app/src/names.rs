@@ -114,6 +114,11 @@ impl DeviceNames {
         }
     }
 
+    /// Adds `other`'s names; where both name a device, `other`'s name wins.
+    pub fn merge(&mut self, other: DeviceNames) {
+        self.names.extend(other.names);
+    }
+
     pub fn get(&self, mac: Mac) -> Option<&str> {
         self.names.get(&mac).map(String::as_str)
     }

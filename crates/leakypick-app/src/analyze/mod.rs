@@ -4,6 +4,7 @@
 //! addresses, names) and, when it is an upload, to the [`BurstDetector`]. Memory is
 //! bounded by the number of devices, not by the length of the capture.
 
+pub mod command;
 pub mod render;
 use crate::capture::{read_merged, CaptureError, CaptureSource, CaptureStats};
 use crate::names::DeviceNames;

@@ -624,3 +624,35 @@ fn format_hint(head: &[u8]) -> Option<&'static str> {
     }
     None
 }
+
+/// Opens the capture files a command was given, or the bundled sample (saying so on
+/// stderr) when there are none. `-` (standard input) may appear once.
+pub fn open_inputs(files: &[std::path::PathBuf]) -> crate::error::Result<Vec<CaptureSource>> {
+    if files.is_empty() {
+        eprintln!(
+            "leakypick: no capture given; using the {}",
+            sample::SAMPLE_DESCRIPTION
+        );
+        return Ok(vec![CaptureSource::from_bytes(
+            sample::SAMPLE_NAME,
+            sample::SAMPLE_BYTES,
+        )?]);
+    }
+    if files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(crate::error::Error::usage(
+            "standard input ('-') can be read only once",
+        ));
+    }
+    let mut sources = Vec::with_capacity(files.len());
+    for p in files {
+        sources.push(CaptureSource::open(p)?);
+    }
+    Ok(sources)
+}
+
+/// Prints a capture's warnings (a file that broke off, records skipped) on stderr.
+pub fn warn_all(stats: &CaptureStats) {
+    for w in &stats.warnings {
+        eprintln!("leakypick: warning: {w}");
+    }
+}

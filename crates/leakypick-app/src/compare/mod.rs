@@ -1,5 +1,6 @@
 //! `leakypick compare`: statistical probing between an idle and a probe window of a capture.
 
+pub mod command;
 pub mod render;
 use crate::capture::{read_merged, CaptureError, CaptureSource, CaptureStats};
 use leakypick_core::probe::{compare, Comparison, ProbeConfig, ProbeTest, WindowSample};
@@ -108,7 +109,10 @@ pub struct CompareOptions {
 /// The result of `compare`: one comparison per requested test.
 #[derive(Debug, Clone)]
 pub struct CompareReport {
+    /// The device compared: as asked, or the MAC that sent from the IP address asked for.
     pub device: DeviceKey,
+    /// The device as given on the command line.
+    pub asked: DeviceKey,
     /// The resolved windows.
     pub idle: (Timestamp, Timestamp),
     pub probe: (Timestamp, Timestamp),
@@ -128,6 +132,9 @@ pub fn compare_windows(
     let mut idle = WindowSample::default();
     let mut probe = WindowSample::default();
     let mut device_packets = 0u64;
+    // A device given by IP address on a capture with MAC addresses is the device (by
+    // MAC) that sends from that address, as `analyze` lists it.
+    let mut resolved: Option<DeviceKey> = None;
     let capture = read_merged(sources, |p: &Packet| {
         let f = *first.get_or_insert(p.ts);
         let ((is, ie), (ps, pe)) = *windows.get_or_insert_with(|| {
@@ -136,7 +143,15 @@ pub fn compare_windows(
                 (opts.probe.start.resolve(f), opts.probe.end.resolve(f)),
             )
         });
-        if DeviceKey::sender(&p.meta) != Some(opts.device) {
+        let sender = DeviceKey::sender(&p.meta);
+        if let (DeviceKey::Ip(ip), None, Some(key @ DeviceKey::Mac(_))) =
+            (opts.device, resolved, sender)
+        {
+            if p.meta.src_ip == Some(ip) {
+                resolved = Some(key);
+            }
+        }
+        if sender.is_none() || (sender != Some(opts.device) && sender != resolved) {
             return;
         }
         if opts.scope == DestinationScope::Cloud && !is_upload(&p.meta, DestinationScope::Cloud) {
@@ -172,7 +187,8 @@ pub fn compare_windows(
         })
         .collect();
     Ok(CompareReport {
-        device: opts.device,
+        device: resolved.unwrap_or(opts.device),
+        asked: opts.device,
         idle: idle_w,
         probe: probe_w,
         comparisons,

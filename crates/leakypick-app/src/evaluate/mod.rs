@@ -17,6 +17,7 @@
 //! them), unlike `analyze`: evaluation is a workbench for labelled captures, not the
 //! monitor.
 
+pub mod command;
 pub mod labels;
 pub mod plot;
 pub mod render;

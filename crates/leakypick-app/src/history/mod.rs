@@ -14,6 +14,7 @@
 //! The schema lives in [`schema`] as numbered migrations (`PRAGMA user_version`).
 //! Times are the core's [`Timestamp`] (nanoseconds since the epoch) throughout.
 
+pub mod command;
 mod error;
 pub mod render;
 pub mod schema;

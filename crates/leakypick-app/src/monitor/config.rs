@@ -8,7 +8,6 @@
 //! dotted path (`alerts.mqtt.port`), and says what was expected.
 
 use leakypick_core::baseline::BaselineConfig;
-use leakypick_core::time::Timestamp;
 use leakypick_core::{BurstConfig, DestinationScope, Mac};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -67,18 +66,8 @@ impl Default for CaptureConfig {
     }
 }
 
-/// Detector presets, as `leakypick analyze --preset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Preset {
-    /// 1-second windows, 23 kbit/s, 2 windows.
-    #[default]
-    Default,
-    /// The paper's 1-second windows, 23 kbit/s, 5 windows.
-    Paper,
-    /// The default with a per-device threshold learned from idle traffic.
-    Adaptive,
-}
+use crate::settings::BurstSettings;
+pub use crate::settings::Preset;
 
 /// Which destinations count as uploads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -531,46 +520,10 @@ impl Config {
         Ok(())
     }
 
-    /// The burst detector's parameters: the preset with the overrides applied.
+    /// The burst detector's parameters: the preset with the overrides applied, checked
+    /// by the same rules as the command line's (`crate::settings`).
     pub fn burst_config(&self) -> Result<BurstConfig, InvalidSetting> {
         let d = &self.detect;
-        let mut burst = match d.preset {
-            Preset::Default => BurstConfig::product_default(),
-            Preset::Paper => BurstConfig::paper(),
-            Preset::Adaptive => BurstConfig {
-                baseline: Some(BaselineConfig::product_default()),
-                ..BurstConfig::product_default()
-            },
-        };
-        if let Some(w) = d.window_s {
-            burst.window_nanos = Timestamp::from_secs_f64(w)
-                .map(|t| t.0)
-                .filter(|&n| w.is_finite() && n >= 1_000)
-                .ok_or_else(|| {
-                    InvalidSetting::new(
-                        &["detect", "window_s"],
-                        format!("expected a positive number of seconds, found {w}"),
-                    )
-                })?;
-        }
-        if let Some(k) = d.threshold_kbps {
-            if !(k.is_finite() && k >= 0.0) {
-                return Err(InvalidSetting::new(
-                    &["detect", "threshold_kbps"],
-                    format!("expected a non-negative rate in kbit/s, found {k}"),
-                ));
-            }
-            burst.threshold_bps = k * 1000.0;
-        }
-        if let Some(n) = d.min_windows {
-            if n == 0 {
-                return Err(InvalidSetting::new(
-                    &["detect", "min_windows"],
-                    "expected at least 1 window",
-                ));
-            }
-            burst.min_windows = n;
-        }
         let b = &d.baseline;
         let bad = |key: &str, message: String| {
             Err(InvalidSetting::new(&["detect", "baseline", key], message))
@@ -608,19 +561,31 @@ impl Config {
                 ),
             );
         }
-        if burst.baseline.is_some() {
-            burst.baseline = Some(BaselineConfig {
+        let settings = BurstSettings {
+            preset: d.preset,
+            window_s: d.window_s,
+            threshold_kbps: d.threshold_kbps,
+            min_windows: d.min_windows,
+            baseline: Some(BaselineConfig {
                 floor_bps: b.floor_kbps * 1000.0,
                 factor: b.factor,
                 quantile: b.quantile,
                 warmup_windows: b.warmup_windows,
                 half_life_windows: b.half_life_windows,
-            });
-        }
-        burst.validate().map_err(|e| {
-            InvalidSetting::new(&["detect"], format!("invalid burst detection: {e}"))
-        })?;
-        Ok(burst)
+            }),
+        };
+        settings.resolve().map_err(|e| {
+            let key = match e.flag {
+                "--burst-window" => "window_s",
+                "--threshold-kbps" => "threshold_kbps",
+                "--min-windows" => "min_windows",
+                _ => "preset",
+            };
+            InvalidSetting::new(
+                &["detect", key],
+                format!("expected {}, found {}", e.expected, e.value),
+            )
+        })
     }
 
     /// Which destinations count as uploads.

@@ -16,6 +16,7 @@
 //! database cleanly.
 
 pub mod alert;
+pub mod command;
 pub mod config;
 #[cfg(feature = "live")]
 pub mod live;

@@ -26,7 +26,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The shipped list of wake words and control words.
 static WAKE_WORDS_TXT: &str = include_str!("../../../../data/wake-words.txt");
@@ -1327,12 +1327,11 @@ pub fn play(sound: &ProbeSound, opts: &AudioOptions) -> Result<(Timestamp, Times
 }
 
 fn now() -> Result<Timestamp, AudioError> {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_nanos()).ok())
-        .map(Timestamp)
-        .ok_or(AudioError::Clock)
+    let t = crate::process::wall_clock();
+    if t.0 <= 0 || t.0 == i64::MAX {
+        return Err(AudioError::Clock);
+    }
+    Ok(t)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@
 //! which tells `evaluate` that the device was watched and any detection on it is a false
 //! alarm.
 
+pub mod command;
 pub mod render;
 use leakypick_core::sim::{DeviceKind, SimConfig, SimConfigError, SimDevice, SimEvent, Simulation};
 pub use leakypick_core::sim::{DeviceSpec, Schedule};

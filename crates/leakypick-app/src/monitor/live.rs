@@ -16,9 +16,7 @@ use leakypick_core::decode::LinkType;
 use leakypick_core::time::Timestamp;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-pub mod replay;
+use std::time::{Duration, Instant};
 
 /// Default bytes kept of each frame: every header leakypick reads (Ethernet or radiotap
 /// and 802.11, IP with extension headers, TCP/UDP, DHCP and mDNS names) fits; byte
@@ -421,13 +419,7 @@ fn watch(shared: &WatchShared, poll: Duration) {
     }
 }
 
-/// The wall clock as a [`Timestamp`].
-fn wall_clock() -> Timestamp {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => Timestamp(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
-        Err(e) => Timestamp(i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |n| -n)),
-    }
-}
+use crate::process::wall_clock;
 
 /// A captured frame's kernel timestamp.
 // `time_t` and `suseconds_t` are 32 bits on some targets, 64 on others.
@@ -451,7 +443,7 @@ fn header_time(secs: i64, frac: i64, nanos: bool) -> Timestamp {
 }
 
 /// libpcap's own words, without the crate's "libpcap error: " prefix.
-fn pcap_message(e: &pcap::Error) -> String {
+pub(crate) fn pcap_message(e: &pcap::Error) -> String {
     match e {
         pcap::Error::PcapError(m) => m.clone(),
         other => other.to_string(),

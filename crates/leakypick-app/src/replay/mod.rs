@@ -7,13 +7,13 @@
 //! capture's snap length is padded with zeros to its original length, so the bytes on
 //! the wire (what leakypick counts) are the recorded ones.
 
-use super::{link_name, OpenFailure};
+pub mod render;
+
 use crate::capture::{CaptureSource, CaptureWarning};
+use crate::monitor::live::{link_name, pcap_message, LiveOptions, OpenFailure};
 use crate::monitor::source::SourceError;
-use crate::render::Format;
 use leakypick_core::decode::LinkType;
-use serde_json::{json, Value};
-use std::io::{self, Write};
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -76,24 +76,6 @@ impl ReplaySummary {
     pub fn frames_per_sec(&self) -> f64 {
         rate(self.frames as f64, self.seconds)
     }
-
-    /// The summary as one JSON object (`"type": "replay"`).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "type": "replay",
-            "interface": self.interface,
-            "files": self.files,
-            "loops": self.loops,
-            "frames": self.frames,
-            "bytes": self.bytes,
-            "failed": self.failed,
-            "padded": self.padded,
-            "seconds": round3(self.seconds),
-            "mbps": round3(self.mbps()),
-            "frames_per_sec": round3(self.frames_per_sec()),
-            "first_error": self.first_error,
-        })
-    }
 }
 
 fn rate(amount: f64, seconds: f64) -> f64 {
@@ -101,97 +83,6 @@ fn rate(amount: f64, seconds: f64) -> f64 {
         amount / seconds
     } else {
         0.0
-    }
-}
-
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
-const CSV_COLUMNS: &[&str] = &[
-    "type",
-    "interface",
-    "files",
-    "loops",
-    "frames",
-    "bytes",
-    "failed",
-    "padded",
-    "seconds",
-    "mbps",
-    "frames_per_sec",
-    "first_error",
-];
-
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(";"),
-        other => other.to_string(),
-    }
-}
-
-/// Writes the summary as a table, one JSON line, or CSV (header and one row).
-pub fn write_summary(out: &mut dyn Write, s: &ReplaySummary, format: Format) -> io::Result<()> {
-    let v = s.to_json();
-    match format {
-        Format::Json => {
-            serde_json::to_writer(&mut *out, &v)?;
-            out.write_all(b"\n")
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(CSV_COLUMNS).map_err(io::Error::other)?;
-            w.write_record(CSV_COLUMNS.iter().map(|c| cell(&v[*c])))
-                .map_err(io::Error::other)?;
-            w.flush()
-        }
-        Format::Table => {
-            let mut t = comfy_table::Table::new();
-            t.load_preset(comfy_table::presets::NOTHING)
-                .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-                .set_header(vec![
-                    "INTERFACE",
-                    "FRAMES",
-                    "BYTES",
-                    "SECONDS",
-                    "MBIT/S",
-                    "FRAMES/S",
-                    "FAILED",
-                ]);
-            for i in 1..7 {
-                if let Some(c) = t.column_mut(i) {
-                    c.set_cell_alignment(comfy_table::CellAlignment::Right);
-                }
-            }
-            t.add_row(vec![
-                s.interface.clone(),
-                s.frames.to_string(),
-                s.bytes.to_string(),
-                format!("{:.3}", s.seconds),
-                format!("{:.3}", s.mbps()),
-                format!("{:.0}", s.frames_per_sec()),
-                s.failed.to_string(),
-            ]);
-            writeln!(out, "{t}")?;
-            writeln!(
-                out,
-                "Replayed {} file{} {} time{}{}.",
-                s.files.len(),
-                if s.files.len() == 1 { "" } else { "s" },
-                s.loops,
-                if s.loops == 1 { "" } else { "s" },
-                if s.padded > 0 {
-                    format!(
-                        "; {} truncated frames were padded to their original length",
-                        s.padded
-                    )
-                } else {
-                    String::new()
-                }
-            )
-        }
     }
 }
 
@@ -239,7 +130,7 @@ fn mismatch(file: &str, file_link: LinkType, iface: &str, iface_link: LinkType) 
 
 /// Opens the interface for sending. Failures are explained as for capture.
 fn open_sender(interface: &str) -> Result<pcap::Capture<pcap::Active>, SourceError> {
-    let options = super::LiveOptions::new(interface);
+    let options = LiveOptions::new(interface);
     let cap = pcap::Capture::from_device(interface)
         .and_then(|c| c.promisc(false).snaplen(128).timeout(100).open())
         .map_err(|e| OpenFailure::classify(&e).into_error(&options))?;
@@ -374,7 +265,7 @@ pub fn replay(opts: &ReplayOptions) -> Result<ReplaySummary, SourceError> {
                                 "{name} frame {index} ({} bytes, loop {}): {}",
                                 data.len(),
                                 round + 1,
-                                super::pcap_message(&e)
+                                pcap_message(&e)
                             );
                             log::warn!("{iface}: cannot send {msg}");
                             summary.first_error = Some(msg);
@@ -412,9 +303,40 @@ fn wait_until(t: Instant) {
     }
 }
 
+/// Runs `replay`: sends the files, prints the summary. Frames the interface refused
+/// are a warning; none sent at all is an error.
+pub fn run(
+    opts: &ReplayOptions,
+    format: crate::render::Format,
+    out: &mut dyn std::io::Write,
+) -> crate::error::Result<()> {
+    let summary = replay(opts)?;
+    for w in &summary.warnings {
+        eprintln!("leakypick: warning: {w}");
+    }
+    if let Some(first) = &summary.first_error {
+        eprintln!(
+            "leakypick: warning: {} frame(s) could not be sent; the first: {first}",
+            summary.failed
+        );
+    }
+    render::write_summary(out, &summary, format)?;
+    out.flush()?;
+    if summary.frames == 0 && summary.failed > 0 {
+        return Err(crate::error::Error::usage(format!(
+            "no frame could be sent on {}",
+            summary.interface
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    use super::render::{write_summary, CSV_COLUMNS};
     use super::*;
+    use crate::render::Format;
+    use serde_json::Value;
 
     fn summary() -> ReplaySummary {
         ReplaySummary {

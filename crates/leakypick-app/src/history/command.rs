@@ -1,0 +1,99 @@
+//! The commands that read or edit the history: `devices`, `events`, `name` and
+//! `report` (the last probing session). What each was asked, and its run.
+
+use super::render::{write_devices, write_events};
+use super::{default_data_dir, Store};
+use crate::error::{Error, Result};
+use crate::render::{write_csv_section, write_json_lines, Format};
+use leakypick_core::{Mac, Timestamp};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The data directory: `--data-dir` (or the configuration's), else the default.
+pub fn data_dir(given: Option<&Path>) -> Result<PathBuf> {
+    match given {
+        Some(d) => Ok(d.to_path_buf()),
+        None => default_data_dir().ok_or_else(|| {
+            Error::usage(
+                "no data directory: set --data-dir, LEAKYPICK_DATA_DIR, XDG_DATA_HOME or HOME",
+            )
+        }),
+    }
+}
+
+/// Opens the history for a command that only reads it.
+pub fn open_for_reading(given: Option<&Path>) -> Result<Store> {
+    Ok(Store::open(&data_dir(given)?)?)
+}
+
+/// Opens the history for a command that writes it.
+pub fn open_for_writing(given: Option<&Path>) -> Result<Store> {
+    Ok(Store::open(&data_dir(given)?)?)
+}
+
+/// `leakypick devices`.
+pub fn devices(data_dir: Option<&Path>, format: Format, out: &mut dyn Write) -> Result<()> {
+    let devices = open_for_reading(data_dir)?.devices()?;
+    write_devices(out, &devices, format)?;
+    Ok(out.flush()?)
+}
+
+/// `leakypick events [--since T]`.
+pub fn events(
+    data_dir: Option<&Path>,
+    since: Option<Timestamp>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let events = open_for_reading(data_dir)?.detections(since)?;
+    write_events(out, &events, format)?;
+    Ok(out.flush()?)
+}
+
+/// `leakypick name MAC NAME`: names a device the history knows (an empty name removes
+/// the name), and prints what it did.
+pub fn name(
+    data_dir: Option<&Path>,
+    mac: Mac,
+    name: &str,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut st = open_for_writing(data_dir)?;
+    if !st.set_name(mac, Some(name))? {
+        return Err(Error::usage(format!(
+            "unknown device {mac} in {}: only devices in the history can be named (see `leakypick devices`)",
+            st.path().display()
+        )));
+    }
+    let name = name.trim();
+    let record = json!({
+        "type": "device_name",
+        "mac": mac.to_string(),
+        "id": mac.to_string(),
+        "name": if name.is_empty() { None } else { Some(name) },
+    });
+    match format {
+        Format::Json => write_json_lines(out, std::slice::from_ref(&record))?,
+        Format::Csv => {
+            write_csv_section(out, &["type", "mac", "id", "name"], std::iter::once(record))?
+        }
+        Format::Table if name.is_empty() => writeln!(out, "Removed the name of {mac}.")?,
+        Format::Table => writeln!(out, "Named {mac} \"{name}\".")?,
+    }
+    Ok(out.flush()?)
+}
+
+/// `leakypick report`: the last probing session in the history.
+pub fn report(data_dir: Option<&Path>, format: Format, out: &mut dyn Write) -> Result<()> {
+    let st = open_for_reading(data_dir)?;
+    let Some((id, summary, verdicts)) = st.last_probe_session()? else {
+        return Err(Error::usage(format!(
+            "no probing session in {} yet: run `leakypick probe -i IFACE` first",
+            st.path().display()
+        )));
+    };
+    crate::probing::render::write_stored_session(out, id, &summary, &verdicts, format)?;
+    Ok(out.flush()?)
+}
