@@ -51,6 +51,7 @@ python3 testbed/testbed.py check || { echo "test.sh: the testbed cannot run here
 shared="${LEAKYPICK_SHARED_CAPTURES:-../shared/captures}"
 [ -d "$shared" ] || { echo "test.sh: the shared captures are missing at $shared" >&2; exit 1; }
 
+export INSTA_UPDATE=no # snapshot tests (tests/it/snapshots.rs): a mismatch fails, nothing is written
 cargo fmt --all --check
 # Without and with the optional live capture (libpcap): both builds must stay clean.
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -19,6 +19,7 @@ mod probe_audio;
 mod probing;
 mod report;
 mod simulate;
+mod snapshots;
 mod store;
 mod testbed;
 mod util;
