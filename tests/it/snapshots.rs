@@ -39,7 +39,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::util::{shared_capture, shared_captures};
-use leakypick_app::store::Store;
+use leakypick_app::history::Store;
 use leakypick_core::Timestamp;
 use serde_json::Value;
 use std::io::Write;
