@@ -57,6 +57,10 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 cargo test --workspace --all-features --locked
+# A short fuzz run (docs/fuzzing.md): the regression seeds, the real captures, then
+# mutated captures until 20 s are up; any finding fails. `cargo test` above built it in
+# the same profile and features, so only the fuzz crate itself is rebuilt (about 2 s).
+cargo run --all-features --locked -p leakypick-fuzz -- --seconds 20
 
 # The emulated device's own end-to-end check (wake-word hits, muted and plug silence,
 # bytes logged = bytes received), outside the namespaces.

@@ -87,16 +87,21 @@ pub enum SkipReason {
     InvalidSubsecond,
     /// A pcapng block is shorter than the fixed fields of its type.
     MalformedBlock,
+    /// A pcapng section describes more interfaces than leakypick keeps
+    /// ([`MAX_INTERFACES`](super::MAX_INTERFACES)): the interface description blocks
+    /// beyond the limit and the packets on those interfaces.
+    InterfaceLimit,
 }
 
 impl SkipReason {
     /// Every reason, in the order warnings are reported.
-    pub const ALL: [SkipReason; 5] = [
+    pub const ALL: [SkipReason; 6] = [
         SkipReason::UnknownInterface,
         SkipReason::TimestampOverflow,
         SkipReason::CapturedLengthBeyondBlock,
         SkipReason::InvalidSubsecond,
         SkipReason::MalformedBlock,
+        SkipReason::InterfaceLimit,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -106,6 +111,7 @@ impl SkipReason {
             SkipReason::CapturedLengthBeyondBlock => 2,
             SkipReason::InvalidSubsecond => 3,
             SkipReason::MalformedBlock => 4,
+            SkipReason::InterfaceLimit => 5,
         }
     }
 }
@@ -118,6 +124,7 @@ impl fmt::Display for SkipReason {
             SkipReason::CapturedLengthBeyondBlock => "captured length beyond the block",
             SkipReason::InvalidSubsecond => "invalid sub-second field",
             SkipReason::MalformedBlock => "malformed block",
+            SkipReason::InterfaceLimit => "interface beyond the limit per section",
         })
     }
 }

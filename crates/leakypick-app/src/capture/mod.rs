@@ -65,6 +65,7 @@ mod pcapng;
 mod tests;
 
 pub use error::{CaptureError, CaptureWarning, SkipReason};
+pub use pcapng::MAX_INTERFACES;
 
 use input::{Input, OPEN_BUFFER};
 use leakypick_core::{decode, LinkType, Packet, PacketMeta, Timestamp};

@@ -23,6 +23,16 @@ const OPB_MAGIC: u32 = 0x0000_0002;
 /// The smallest section header block: 24 bytes of fixed fields plus the trailing length.
 const SHB_MIN_LEN: usize = 28;
 
+/// The most interfaces leakypick keeps per pcapng section (issue 9).
+///
+/// Each interface description block adds an interface that packets may name, so
+/// without a limit a file of nothing but such blocks (20 bytes each) grows memory with
+/// its length. Real captures describe a few interfaces, a busy host a few hundred; the
+/// limit is the whole id space of the obsolete packet block (16 bits) and keeps at most
+/// about 4 MiB of interfaces per file. Blocks beyond it, and packets on the interfaces
+/// they describe, are skipped and counted ([`SkipReason::InterfaceLimit`]).
+pub const MAX_INTERFACES: usize = 65_536;
+
 /// Option codes used from interface description blocks.
 const OPT_ENDOFOPT: u16 = 0;
 const OPT_IF_TSRESOL: u16 = 9;
@@ -33,6 +43,8 @@ const OPT_IF_TSOFFSET: u16 = 14;
 pub(crate) struct PcapNgFormat {
     big_endian: bool,
     interfaces: Vec<Interface>,
+    /// Interface description blocks of this section beyond [`MAX_INTERFACES`], not kept.
+    dropped_interfaces: u64,
     /// The timestamp of the last packet that had one, for simple packet blocks.
     last_ts: Timestamp,
 }
@@ -174,6 +186,7 @@ impl PcapNgFormat {
         }
         self.big_endian = big_endian;
         self.interfaces.clear();
+        self.dropped_interfaces = 0;
         input.consume(block_len);
         Ok(())
     }
@@ -187,6 +200,17 @@ impl PcapNgFormat {
                 format!(
                     "interface description block of {} bytes, shorter than its 20 bytes of fixed fields",
                     block.len()
+                )
+            });
+            return;
+        }
+        if self.interfaces.len() >= MAX_INTERFACES {
+            self.dropped_interfaces += 1;
+            tally.skip(SkipReason::InterfaceLimit, offset, || {
+                format!(
+                    "interface description block of interface {MAX_INTERFACES}; leakypick keeps \
+                     the first {MAX_INTERFACES} interfaces of a section and skips the others \
+                     and their packets"
                 )
             });
             return;
@@ -313,9 +337,23 @@ impl PcapNgFormat {
         })
     }
 
+    /// How many interfaces of the current section are kept.
+    #[cfg(test)]
+    pub(crate) fn interface_count(&self) -> usize {
+        self.interfaces.len()
+    }
+
     fn interface(&self, id: u32, offset: u64, tally: &mut Tally) -> Option<Interface> {
         let found = self.interfaces.get(id as usize).copied();
-        if found.is_none() {
+        let kept = self.interfaces.len() as u64;
+        if found.is_none() && u64::from(id) < kept + self.dropped_interfaces {
+            tally.skip(SkipReason::InterfaceLimit, offset, || {
+                format!(
+                    "packet on interface {id}, beyond the {MAX_INTERFACES} interfaces \
+                     leakypick keeps per section"
+                )
+            });
+        } else if found.is_none() {
             tally.skip(SkipReason::UnknownInterface, offset, || {
                 format!(
                     "packet on interface {id}, but its section describes {} interface(s)",

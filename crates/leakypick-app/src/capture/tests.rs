@@ -371,6 +371,58 @@ fn bad_records_are_skipped_and_counted_once_per_kind() {
     );
 }
 
+/// Issue 9: a section keeps at most `MAX_INTERFACES` interfaces, so a file of nothing
+/// but interface description blocks no longer grows memory with its length. The blocks
+/// beyond the limit and the packets on their interfaces are skipped under one warning;
+/// a new section starts with no interface again.
+#[test]
+fn interfaces_per_section_are_capped_with_a_warning() {
+    let mut ng = Ng::new(false);
+    for _ in 0..MAX_INTERFACES + 3 {
+        ng.idb(1, 0, None, None);
+    }
+    let cap = MAX_INTERFACES as u32;
+    ng.epb(0, 1, b"kept", 4)
+        .epb(cap, 2, b"drop", 4)
+        .epb(cap + 2, 3, b"drop", 4)
+        .epb(cap + 3, 4, b"unknown", 7);
+    ng.section(false)
+        .idb(1, 0, None, None)
+        .epb(0, 5, b"next", 4);
+    let mut s = source(ng.bytes()).unwrap();
+    assert_eq!(s.next_frame().unwrap().unwrap().data, b"kept");
+    let kept = |s: &CaptureSource| match &s.format {
+        Format::PcapNg(f) => f.interface_count(),
+        Format::Pcap(_) => 0,
+    };
+    assert_eq!(kept(&s), MAX_INTERFACES);
+    assert_eq!(s.next_frame().unwrap().unwrap().data, b"next");
+    assert_eq!(kept(&s), 1);
+    assert!(s.next_frame().unwrap().is_none());
+    let warnings = s.warnings();
+    let skipped: Vec<(SkipReason, u64)> = warnings
+        .iter()
+        .map(|w| match w {
+            CaptureWarning::Skipped { reason, count, .. } => (*reason, *count),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // Three blocks and two packets beyond the limit; interface cap + 3 was never described.
+    assert_eq!(
+        skipped,
+        [
+            (SkipReason::UnknownInterface, 1),
+            (SkipReason::InterfaceLimit, 5)
+        ]
+    );
+    let text = warnings[1].to_string();
+    assert!(
+        text.contains("skipped 5 record(s): interface beyond the limit per section")
+            && text.contains("65536"),
+        "{text}"
+    );
+}
+
 #[test]
 fn broken_framing_ends_the_file_with_a_warning() {
     let mut ng = Ng::new(false);

@@ -93,12 +93,6 @@ impl DeviceFrames {
         }
         s
     }
-
-    fn count(&self, w: Interval) -> usize {
-        let a = self.times.partition_point(|&t| t < w.start);
-        let b = self.times.partition_point(|&t| t < w.end);
-        b - a
-    }
 }
 
 /// How a window pair is labelled (see the module documentation).
@@ -147,6 +141,10 @@ pub struct PairSet {
     pub silent_positive: u64,
     pub silent_negative: u64,
     pub silent_skipped: u64,
+    /// Steps [`window_pairs`] took: listed pairs plus runs of silent pairs counted at
+    /// once. It grows with the frames and activations, never with the time span; it is
+    /// here so tests can check that.
+    pub steps: u64,
 }
 
 impl PairSet {
@@ -219,6 +217,13 @@ pub struct PairGrid {
 /// Compares every pair of consecutive windows of one device (see the module
 /// documentation for the labels). `activations` are the device's labelled activations,
 /// widened by `rule` before labelling.
+///
+/// The work grows with the frames and activations, never with the time they span: only
+/// pairs with a frame in either window are compared one by one. The silent pairs in
+/// between are counted a run at a time, since their label can only change where a
+/// window starts or stops overlapping an activation, so a capture in which one
+/// timestamp says 1970 costs no more than one that does not. [`PairSet::steps`] counts
+/// the pairs and runs visited.
 pub fn window_pairs(
     frames: &DeviceFrames,
     activations: &[Interval],
@@ -236,47 +241,91 @@ pub fn window_pairs(
     let widened: Vec<Interval> = activations.iter().map(|&a| rule.widen(a)).collect();
     let hit = |w: Interval| widened.iter().any(|a| a.overlaps(&w));
     let hit_raw = |w: Interval| activations.iter().any(|a| a.overlaps(&w));
-    let first = index(grid.device_span.start);
-    let last_seen = index(Timestamp(grid.device_span.end.0 - 1));
-    // The last complete window ends at or before the capture's end.
-    let last_complete = (grid.capture_end.0 as i128 - o).div_euclid(d) - 1;
-    let last_probe = last_seen.min(last_complete);
-    let mut set = PairSet::default();
-    let mut i = first;
-    while i < last_probe {
+    // The pair (w_i, w_i+1) and its label.
+    let pair = |i: i128| {
         let (idle, probe) = (window(i), window(i + 1));
         let label = match (hit(idle), hit_raw(probe), hit(probe)) {
             (true, _, _) | (false, false, true) => PairLabel::Skipped,
             (false, true, _) => PairLabel::Positive,
             (false, false, false) => PairLabel::Negative,
         };
-        i += 1;
-        if frames.count(idle) == 0 && frames.count(probe) == 0 {
-            match label {
-                PairLabel::Positive => set.silent_positive += 1,
-                PairLabel::Negative => set.silent_negative += 1,
-                PairLabel::Skipped => set.silent_skipped += 1,
+        (idle, probe, label)
+    };
+    let first = index(grid.device_span.start);
+    let last_seen = index(Timestamp(grid.device_span.end.0 - 1));
+    // The last complete window ends at or before the capture's end.
+    let last_complete = (grid.capture_end.0 as i128 - o).div_euclid(d) - 1;
+    let last_probe = last_seen.min(last_complete);
+    let mut set = PairSet::default();
+    if first >= last_probe {
+        return set;
+    }
+    // The pairs i in [first, last_probe) with a frame in either window: (w-1, w) and
+    // (w, w+1) for every window w holding a frame. In order, as the frames are sorted.
+    let mut listed: Vec<i128> = Vec::new();
+    for &t in &frames.times {
+        let w = index(t);
+        for i in [w - 1, w] {
+            if (first..last_probe).contains(&i) && listed.last().is_none_or(|&l| l < i) {
+                listed.push(i);
             }
-            continue;
         }
-        let (a, b) = (frames.sample(idle), frames.sample(probe));
-        let c = compare(&a, &b, config);
-        let p_size = c.p_size.ok();
-        let p_combined = c.p_combined.ok();
-        set.pairs.push(WindowPair {
-            idle,
-            probe,
-            label,
-            idle_packets: c.idle_packets,
-            probe_packets: c.probe_packets,
-            p_size,
-            p_iat: c.p_iat.ok(),
-            p_combined,
-            score: match config.decision {
-                Decision::Size => p_size,
-                Decision::Combined => p_combined,
-            },
-        });
+    }
+    if !frames.sorted {
+        listed.sort_unstable();
+        listed.dedup();
+    }
+    // Where a label may change: where an idle window (i) or a probe window (i + 1)
+    // starts or stops overlapping an activation, raw or widened. Between two such
+    // points every pair has the label of the first one. The ends of the range and
+    // their neighbours are added too (a clamped first window stays alone).
+    let mut cuts: Vec<i128> = vec![first, first + 1, last_probe - 1, last_probe];
+    for a in activations.iter().chain(&widened) {
+        if a.end <= a.start {
+            continue; // saturated to nothing: overlaps no window
+        }
+        let (lo, hi) = (index(a.start), index(Timestamp(a.end.0 - 1)));
+        cuts.extend([lo - 1, lo, hi, hi + 1]);
+    }
+    cuts.retain(|c| (first..=last_probe).contains(c));
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut next_listed = listed.iter().copied().peekable();
+    for run in cuts.windows(2) {
+        let (start, end) = (run[0], run[1]);
+        set.steps += 1;
+        let mut silent = end - start;
+        while let Some(i) = next_listed.next_if(|&i| i < end) {
+            set.steps += 1;
+            silent -= 1;
+            let (idle, probe, label) = pair(i);
+            let (a, b) = (frames.sample(idle), frames.sample(probe));
+            let c = compare(&a, &b, config);
+            let p_size = c.p_size.ok();
+            let p_combined = c.p_combined.ok();
+            set.pairs.push(WindowPair {
+                idle,
+                probe,
+                label,
+                idle_packets: c.idle_packets,
+                probe_packets: c.probe_packets,
+                p_size,
+                p_iat: c.p_iat.ok(),
+                p_combined,
+                score: match config.decision {
+                    Decision::Size => p_size,
+                    Decision::Combined => p_combined,
+                },
+            });
+        }
+        if silent > 0 {
+            let n = u64::try_from(silent).unwrap_or(u64::MAX);
+            match pair(start).2 {
+                PairLabel::Positive => set.silent_positive += n,
+                PairLabel::Negative => set.silent_negative += n,
+                PairLabel::Skipped => set.silent_skipped += n,
+            }
+        }
     }
     set
 }
@@ -395,6 +444,140 @@ mod tests {
         );
         let c = set.confusion_at(1.0);
         assert_eq!((c.tp, c.fn_, c.tn + c.fp), (0, 1, 7));
+    }
+
+    /// Issue 8: the work of `window_pairs` grows with the frames and activations, not
+    /// with the time between them. Two frames a million windows apart (a timestamp
+    /// rewritten to 0 gives fifty years) take a handful of steps, and the million silent
+    /// pairs are still counted, each under its label.
+    #[test]
+    fn work_does_not_grow_with_the_time_span() {
+        let mut f = DeviceFrames::new();
+        f.push(Timestamp(S), 100);
+        let far = 10_000_000; // seconds: a million 10-second windows
+        f.push(Timestamp((far - 5) * S), 100);
+        let grid = PairGrid {
+            origin: Timestamp(0),
+            window_nanos: 10 * S,
+            device_span: iv(1, far),
+            capture_end: Timestamp(far * S),
+        };
+        // An activation [5003, 5006), widened by 2 s to [5001, 5008): inside w500.
+        let rule = MatchRule {
+            tolerance_nanos: 2 * S,
+        };
+        let set = window_pairs(&f, &[iv(5003, 5006)], rule, grid, ProbeConfig::paper());
+        assert!(set.steps <= 32, "{} steps for 2 frames", set.steps);
+        // Windows w0..w999_999: 999_999 pairs. Listed: (w0, w1) and (w999_998, w999_999),
+        // whose windows hold the frames.
+        // The activation is in w500: (w499, w500) positive, (w500, w501) skipped.
+        assert_eq!(set.pairs.len(), 2);
+        assert_eq!(
+            (set.silent_positive, set.silent_negative, set.silent_skipped),
+            (1, 999_995, 1)
+        );
+        assert_eq!(set.label_counts(), (1, 999_997, 1));
+    }
+
+    /// The pairs as they were computed before issue 8, window by window over the whole
+    /// span: the reference the sparse walk must equal.
+    fn dense(
+        frames: &DeviceFrames,
+        activations: &[Interval],
+        rule: MatchRule,
+        grid: PairGrid,
+        config: ProbeConfig,
+    ) -> PairSet {
+        let d = grid.window_nanos.max(1) as i128;
+        let o = grid.origin.0 as i128;
+        let index = |t: Timestamp| (t.0 as i128 - o).div_euclid(d);
+        let window = |i: i128| {
+            let clamp = |n: i128| Timestamp(n.clamp(i64::MIN as i128, i64::MAX as i128) as i64);
+            Interval::new(clamp(o + i * d), clamp(o + (i + 1) * d))
+        };
+        let count = |w: Interval| {
+            let a = frames.times.partition_point(|&t| t < w.start);
+            frames.times.partition_point(|&t| t < w.end) - a
+        };
+        let widened: Vec<Interval> = activations.iter().map(|&a| rule.widen(a)).collect();
+        let hit = |w: Interval| widened.iter().any(|a| a.overlaps(&w));
+        let hit_raw = |w: Interval| activations.iter().any(|a| a.overlaps(&w));
+        let first = index(grid.device_span.start);
+        let last_seen = index(Timestamp(grid.device_span.end.0 - 1));
+        let last_complete = (grid.capture_end.0 as i128 - o).div_euclid(d) - 1;
+        let mut set = PairSet::default();
+        for i in first..last_seen.min(last_complete) {
+            let (idle, probe) = (window(i), window(i + 1));
+            let label = match (hit(idle), hit_raw(probe), hit(probe)) {
+                (true, _, _) | (false, false, true) => PairLabel::Skipped,
+                (false, true, _) => PairLabel::Positive,
+                (false, false, false) => PairLabel::Negative,
+            };
+            if count(idle) == 0 && count(probe) == 0 {
+                match label {
+                    PairLabel::Positive => set.silent_positive += 1,
+                    PairLabel::Negative => set.silent_negative += 1,
+                    PairLabel::Skipped => set.silent_skipped += 1,
+                }
+                continue;
+            }
+            let c = compare(&frames.sample(idle), &frames.sample(probe), config);
+            let (p_size, p_combined) = (c.p_size.ok(), c.p_combined.ok());
+            set.pairs.push(WindowPair {
+                idle,
+                probe,
+                label,
+                idle_packets: c.idle_packets,
+                probe_packets: c.probe_packets,
+                p_size,
+                p_iat: c.p_iat.ok(),
+                p_combined,
+                score: match config.decision {
+                    Decision::Size => p_size,
+                    Decision::Combined => p_combined,
+                },
+            });
+        }
+        set
+    }
+
+    proptest::proptest! {
+        /// The sparse walk gives exactly the pairs and silent counts of the dense one,
+        /// wherever the frames, activations, tolerance, origin and span fall.
+        #[test]
+        fn sparse_walk_equals_the_dense_one(
+            times in proptest::collection::vec((0i64..400, 1u32..1500), 0..40),
+            acts in proptest::collection::vec((0i64..420, 0i64..30), 0..5),
+            window in 1i64..40,
+            tolerance in 0i64..15,
+            origin in -20i64..20,
+            span in (0i64..60, 300i64..440),
+            end in 250i64..450,
+        ) {
+            // Units of 100 ms, so windows, frames and activations meet on boundaries.
+            let u = S / 10;
+            let mut f = DeviceFrames::new();
+            for &(t, len) in &times {
+                f.push(Timestamp(t * u), len);
+            }
+            f.sort();
+            let activations: Vec<Interval> = acts
+                .iter()
+                .map(|&(a, l)| Interval::new(Timestamp(a * u), Timestamp((a + l) * u)))
+                .collect();
+            let rule = MatchRule { tolerance_nanos: tolerance * u };
+            let grid = PairGrid {
+                origin: Timestamp(origin * u),
+                window_nanos: window * u,
+                device_span: Interval::new(Timestamp(span.0 * u), Timestamp(span.1 * u)),
+                capture_end: Timestamp(end * u),
+            };
+            let config = ProbeConfig::paper();
+            let mut sparse = window_pairs(&f, &activations, rule, grid, config);
+            proptest::prop_assert!(sparse.steps <= 2 * times.len() as u64 + 8 * acts.len() as u64 + 4);
+            sparse.steps = 0;
+            proptest::prop_assert_eq!(sparse, dense(&f, &activations, rule, grid, config));
+        }
     }
 
     #[test]
