@@ -191,8 +191,9 @@ enum LogLevelArg {
 
 #[derive(clap::Args, Debug)]
 struct NameArgs {
-    /// The device's MAC address, as `leakypick devices` lists it.
-    mac: Mac,
+    /// The device's MAC address (or IP address, for a device seen without one), as
+    /// `leakypick devices` lists it.
+    mac: leakypick_core::DeviceKey,
     /// The name; an empty string removes the name.
     name: String,
     #[command(flatten)]
@@ -663,17 +664,21 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn open_store(args: &DataDirArgs) -> Result<Store> {
+    open_store_as(args, history::OpenMode::Create)
+}
+
+fn open_store_as(args: &DataDirArgs, mode: history::OpenMode) -> Result<Store> {
     let dir = match &args.data_dir {
         Some(d) => d.clone(),
         None => history::default_data_dir().context(
             "no data directory: set --data-dir, LEAKYPICK_DATA_DIR, XDG_DATA_HOME or HOME",
         )?,
     };
-    Ok(Store::open(&dir)?)
+    Ok(Store::open_with(&dir, mode)?)
 }
 
 fn run_devices(args: DevicesArgs) -> Result<()> {
-    let devices = open_store(&args.data)?.devices()?;
+    let devices = open_store_as(&args.data, history::OpenMode::ReadOnly)?.devices()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     history::render::write_devices(&mut out, &devices, format_of(args.format))?;
@@ -682,7 +687,7 @@ fn run_devices(args: DevicesArgs) -> Result<()> {
 }
 
 fn run_events(args: EventsArgs) -> Result<()> {
-    let events = open_store(&args.data)?.detections(args.since)?;
+    let events = open_store_as(&args.data, history::OpenMode::ReadOnly)?.detections(args.since)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     history::render::write_events(&mut out, &events, format_of(args.format))?;
@@ -691,7 +696,7 @@ fn run_events(args: EventsArgs) -> Result<()> {
 }
 
 fn run_name(args: NameArgs) -> Result<()> {
-    let mut st = open_store(&args.data)?;
+    let mut st = open_store_as(&args.data, history::OpenMode::Existing)?;
     if !st.set_name(args.mac, Some(&args.name))? {
         bail!(
             "unknown device {} in {}: only devices in the history can be named (see `leakypick devices`)",
@@ -908,7 +913,7 @@ fn open_live(
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {
-    let st = open_store(&args.data)?;
+    let st = open_store_as(&args.data, history::OpenMode::ReadOnly)?;
     let Some((id, summary, verdicts)) = st.last_probe_session()? else {
         bail!(
             "no probing session in {} yet: run `leakypick probe -i IFACE` first",
