@@ -61,7 +61,7 @@ fn run(cli: Cli) -> Result<()> {
         ),
         Command::Name(args) => leakypick_app::history::command::name(
             args.data.data_dir.as_deref(),
-            args.mac,
+            args.device,
             &args.name,
             args.format.format.into(),
             &mut out,

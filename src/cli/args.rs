@@ -651,8 +651,10 @@ fn parse_since(s: &str) -> Result<Timestamp, String> {
 
 #[derive(Args, Debug)]
 pub struct NameArgs {
-    /// The device's MAC address, as `leakypick devices` lists it.
-    pub mac: Mac,
+    /// The device, as `leakypick devices` lists it: its MAC address, or its IP address
+    /// for a device seen in a capture without MAC addresses.
+    #[arg(value_name = "DEVICE", value_parser = parse_device)]
+    pub device: DeviceKey,
     /// The name; an empty string removes the name.
     pub name: String,
     #[command(flatten)]

@@ -38,7 +38,7 @@ fn node(m: Mac) -> String {
 
 fn echo(last: u8) -> DeviceInfo {
     DeviceInfo {
-        mac: mac(last),
+        device: mac(last).into(),
         name: Some("Kitchen Echo".into()),
         vendor: Some("Amazon Technologies Inc.".into()),
     }
@@ -263,7 +263,7 @@ fn free_port() -> u16 {
 }
 
 /// The documented body fields, in order (docs/alerts.md).
-const BODY_FIELDS: [&str; 17] = [
+const BODY_FIELDS: [&str; 18] = [
     "event",
     "mac",
     "name",
@@ -281,6 +281,7 @@ const BODY_FIELDS: [&str; 17] = [
     "suppressed",
     "source",
     "version",
+    "device",
 ];
 
 fn assert_body(b: &Value, a: &Alert, suppressed: u64) {
@@ -291,7 +292,8 @@ fn assert_body(b: &Value, a: &Alert, suppressed: u64) {
         AlertKind::Ended => "streaming_ended",
     };
     assert_eq!(b["event"], event);
-    assert_eq!(b["mac"], a.device.mac.to_string());
+    assert_eq!(b["mac"], a.device.device.to_string());
+    assert_eq!(b["device"], a.device.device.to_string());
     assert_eq!(b["name"], json!(a.device.name));
     assert_eq!(b["vendor"], json!(a.device.vendor));
     assert_eq!(b["detection_id"], json!(a.detection_id));
@@ -382,7 +384,7 @@ fn webhook_rate_limits_per_device_by_packet_time() {
     let mut alerter = Alerter::new(&webhook_config(&server.url, 300)).unwrap();
     let dev = echo(0x02);
     let other = DeviceInfo {
-        mac: mac(0x03),
+        device: mac(0x03).into(),
         name: None,
         vendor: None,
     };
@@ -427,8 +429,8 @@ fn webhook_rate_limits_per_device_by_packet_time() {
             )
         })
         .collect();
-    let d = dev.mac.to_string();
-    let o = other.mac.to_string();
+    let d = dev.device.to_string();
+    let o = other.device.to_string();
     assert_eq!(
         summary,
         [
@@ -924,7 +926,7 @@ fn fast_reconnect() -> AlerterOptions {
 
 /// The discovery config leakypick publishes for `dev` under the test prefixes.
 fn expected_discovery(prefix: &str, dev: &DeviceInfo) -> Value {
-    let n = node(dev.mac);
+    let n = node(dev.device.mac().unwrap());
     json!({
         "name": "Streaming audio",
         "unique_id": format!("leakypick_{n}_streaming"),
@@ -941,7 +943,7 @@ fn expected_discovery(prefix: &str, dev: &DeviceInfo) -> Value {
         "icon": "mdi:microphone-message",
         "device": {
             "identifiers": [format!("leakypick_{n}")],
-            "connections": [["mac", dev.mac.to_string()]],
+            "connections": [["mac", dev.device.to_string()]],
             "name": dev.name.clone().unwrap(),
             "manufacturer": dev.vendor.clone().unwrap(),
         },
@@ -964,7 +966,7 @@ fn mqtt_discovery_states_attributes_events() {
     let mut alerter = Alerter::with_options(&mqtt_alerts(broker.port, p, 300), fast_reconnect())
         .expect("alerter");
     let dev = echo(0x11);
-    let n = node(dev.mac);
+    let n = node(dev.device.mac().unwrap());
     let (config_t, state_t, attrs_t, event_t) = (
         format!("{p}-ha/binary_sensor/leakypick_{n}/streaming/config"),
         format!("{p}/{n}/streaming"),
@@ -987,7 +989,7 @@ fn mqtt_discovery_states_attributes_events() {
     let attrs = sub.wait(&attrs_t, 1).json();
     assert_eq!(attrs["event"], "streaming_started");
     assert_eq!(attrs["rate_limited"], false);
-    assert_eq!(attrs["mac"], dev.mac.to_string());
+    assert_eq!(attrs["mac"], dev.device.to_string());
 
     // Ended: OFF, and the end in the attributes.
     let e = ended(&s);
@@ -1065,11 +1067,11 @@ fn mqtt_republishes_after_a_broker_restart() {
         Alerter::with_options(&mqtt_alerts(relay.port, p, 300), fast_reconnect()).unwrap();
     let a = echo(0x21);
     let b = DeviceInfo {
-        mac: mac(0x22),
+        device: mac(0x22).into(),
         name: None,
         vendor: Some("Google, Inc.".into()),
     };
-    let (na, nb) = (node(a.mac), node(b.mac));
+    let (na, nb) = (node(a.device.mac().unwrap()), node(b.device.mac().unwrap()));
     let sub = Sub::start(broker.port);
     alerter.device(&a);
     let sa = started(&a, 0);
@@ -1157,7 +1159,7 @@ fn mqtt_broker_down_at_start_and_last_will() {
     // The network comes back: everything is delivered.
     relay.set_open(true);
     sub.wait_payload(&status, "online");
-    let n = node(dev.mac);
+    let n = node(dev.device.mac().unwrap());
     sub.wait_latest(&format!("{p}/{n}/streaming"), "ON");
     assert_body(&sub.wait(&format!("{p}/{n}/event"), 1).json(), &s, 0);
 
@@ -1183,7 +1185,7 @@ fn log_only_alerter_needs_no_channel() {
     capture_logs();
     let mut alerter = Alerter::new(&no_channels(300)).unwrap();
     let dev = DeviceInfo {
-        mac: mac(0x41),
+        device: mac(0x41).into(),
         name: None,
         vendor: None,
     };

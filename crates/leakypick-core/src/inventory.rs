@@ -34,7 +34,59 @@ impl fmt::Display for DeviceKey {
     }
 }
 
+impl From<Mac> for DeviceKey {
+    fn from(m: Mac) -> DeviceKey {
+        DeviceKey::Mac(m)
+    }
+}
+
+impl From<IpAddr> for DeviceKey {
+    fn from(ip: IpAddr) -> DeviceKey {
+        DeviceKey::Ip(ip)
+    }
+}
+
+/// Why a string is neither a MAC nor an IP address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseDeviceKeyError(pub String);
+
+impl fmt::Display for ParseDeviceKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "'{}' is neither a MAC address (like 68:db:f5:90:19:64) nor an IP address \
+             (like 192.168.12.112, for devices seen without MAC addresses)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ParseDeviceKeyError {}
+
+impl std::str::FromStr for DeviceKey {
+    type Err = ParseDeviceKeyError;
+
+    /// The text form of [`fmt::Display`]: a MAC address, else an IP address.
+    fn from_str(s: &str) -> Result<DeviceKey, ParseDeviceKeyError> {
+        if let Ok(m) = s.parse::<Mac>() {
+            return Ok(DeviceKey::Mac(m));
+        }
+        s.trim()
+            .parse::<IpAddr>()
+            .map(DeviceKey::Ip)
+            .map_err(|_| ParseDeviceKeyError(s.to_string()))
+    }
+}
+
 impl DeviceKey {
+    /// The MAC address, for devices identified by one.
+    pub fn mac(self) -> Option<Mac> {
+        match self {
+            DeviceKey::Mac(m) => Some(m),
+            DeviceKey::Ip(_) => None,
+        }
+    }
+
     /// The device that sent a frame, if the frame says who sent it.
     pub fn sender(meta: &PacketMeta) -> Option<DeviceKey> {
         match meta.src_mac {
@@ -366,5 +418,25 @@ mod tests {
         assert!(inv
             .get(&DeviceKey::Ip("8.8.8.8".parse().unwrap()))
             .is_some());
+    }
+
+    #[test]
+    fn device_keys_round_trip_through_text() {
+        for text in [
+            "68:db:f5:90:19:64",
+            "192.168.12.112",
+            "fe80::1",
+            "2001:db8::5",
+        ] {
+            let key: DeviceKey = text.parse().unwrap();
+            assert_eq!(key.to_string(), text);
+        }
+        assert_eq!(
+            "68:db:f5:90:19:64".parse::<DeviceKey>().unwrap().mac(),
+            Some(Mac([0x68, 0xdb, 0xf5, 0x90, 0x19, 0x64]))
+        );
+        assert_eq!("10.0.0.1".parse::<DeviceKey>().unwrap().mac(), None);
+        let err = "kitchen".parse::<DeviceKey>().unwrap_err().to_string();
+        assert!(err.contains("'kitchen'") && err.contains("MAC"), "{err}");
     }
 }

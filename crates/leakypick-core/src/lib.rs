@@ -29,6 +29,7 @@ pub use burst::{Burst, BurstConfig, BurstDetector, BurstOnset};
 pub use decode::{decode, HostnameHint, HostnameSource, LinkType, PacketMeta};
 pub use inventory::{
     is_upload, DestinationScope, DeviceKey, DeviceStats, Inventory, InventoryLimits,
+    ParseDeviceKeyError,
 };
 pub use net::{is_local_ip, Mac};
 pub use time::Timestamp;

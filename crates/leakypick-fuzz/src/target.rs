@@ -6,10 +6,10 @@
 use leakypick_app::analyze::{analyze, AnalyzeOptions};
 use leakypick_app::capture::CaptureSource;
 use leakypick_app::compare::{compare_windows, Bound, CompareOptions, WindowSpec};
+use leakypick_app::evaluate::labels::{IntervalLabel, LabelOrigin, LabelSet};
 use leakypick_app::evaluate::{
     evaluate, BurstSweep, DeviceSelection, EvaluateOptions, StatConfig, StatSweep,
 };
-use leakypick_app::labels::{IntervalLabel, LabelOrigin, LabelSet};
 use leakypick_core::eval::threshold_grid;
 use leakypick_core::probe::{ProbeConfig, ProbeTest};
 use leakypick_core::{decode, DestinationScope, DeviceKey, Timestamp};

@@ -2,10 +2,10 @@
 //! `report` (the last probing session). What each was asked, and its run.
 
 use super::render::{write_devices, write_events};
-use super::{default_data_dir, Store};
+use super::{default_data_dir, OpenMode, Store};
 use crate::error::{Error, Result};
 use crate::render::{write_csv_section, write_json_lines, Format};
-use leakypick_core::{Mac, Timestamp};
+use leakypick_core::{DeviceKey, Timestamp};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,14 +22,20 @@ pub fn data_dir(given: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-/// Opens the history for a command that only reads it.
+/// Opens the history for a command that only reads it: read only, never created,
+/// migrated or written.
 pub fn open_for_reading(given: Option<&Path>) -> Result<Store> {
-    Ok(Store::open(&data_dir(given)?)?)
+    Ok(Store::open_with(&data_dir(given)?, OpenMode::ReadOnly)?)
 }
 
-/// Opens the history for a command that writes it.
+/// Opens the history for the monitor: created if missing, migrated.
 pub fn open_for_writing(given: Option<&Path>) -> Result<Store> {
-    Ok(Store::open(&data_dir(given)?)?)
+    Ok(Store::open_with(&data_dir(given)?, OpenMode::Create)?)
+}
+
+/// Opens an existing history to edit it (`name`): never created.
+pub fn open_existing(given: Option<&Path>) -> Result<Store> {
+    Ok(Store::open_with(&data_dir(given)?, OpenMode::Existing)?)
 }
 
 /// `leakypick devices`.
@@ -51,27 +57,30 @@ pub fn events(
     Ok(out.flush()?)
 }
 
-/// `leakypick name MAC NAME`: names a device the history knows (an empty name removes
+/// `leakypick name DEVICE NAME`: names a device the history knows (an empty name removes
 /// the name), and prints what it did.
 pub fn name(
     data_dir: Option<&Path>,
-    mac: Mac,
+    device: DeviceKey,
     name: &str,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let mut st = open_for_writing(data_dir)?;
-    if !st.set_name(mac, Some(name))? {
+    let mut st = open_existing(data_dir)?;
+    if !st.set_name(device, Some(name))? {
         return Err(Error::usage(format!(
-            "unknown device {mac} in {}: only devices in the history can be named (see `leakypick devices`)",
+            "unknown device {device} in {}: only devices in the history can be named (see `leakypick devices`)",
             st.path().display()
         )));
     }
     let name = name.trim();
     let record = json!({
         "type": "device_name",
-        "mac": mac.to_string(),
-        "id": mac.to_string(),
+        "mac": match device {
+            DeviceKey::Mac(m) => Some(m.to_string()),
+            DeviceKey::Ip(_) => None,
+        },
+        "id": device.to_string(),
         "name": if name.is_empty() { None } else { Some(name) },
     });
     match format {
@@ -79,8 +88,8 @@ pub fn name(
         Format::Csv => {
             write_csv_section(out, &["type", "mac", "id", "name"], std::iter::once(record))?
         }
-        Format::Table if name.is_empty() => writeln!(out, "Removed the name of {mac}.")?,
-        Format::Table => writeln!(out, "Named {mac} \"{name}\".")?,
+        Format::Table if name.is_empty() => writeln!(out, "Removed the name of {device}.")?,
+        Format::Table => writeln!(out, "Named {device} \"{name}\".")?,
     }
     Ok(out.flush()?)
 }

@@ -28,6 +28,30 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    /// There is no history to read (or name devices in): the data directory or the
+    /// database file does not exist, or the file is empty. Nothing was created.
+    #[error(
+        "no leakypick history at {}: {what}; run `leakypick monitor` with this --data-dir \
+         first (it creates the history), or give the --data-dir the monitor uses; nothing \
+         was created",
+        path.display()
+    )]
+    Missing { path: PathBuf, what: &'static str },
+    /// The file is an SQLite database of something else; it was left untouched.
+    #[error(
+        "{} is an SQLite database but not a leakypick history (no leakypick schema; it \
+         holds {tables}): choose another --data-dir; the file was not changed",
+        path.display()
+    )]
+    Foreign { path: PathBuf, tables: String },
+    /// A read-only command met a schema it cannot read; the monitor upgrades it.
+    #[error(
+        "the history database {} has schema version {found} of an older leakypick, which \
+         this one cannot read without upgrading it: run `leakypick monitor` once (as the \
+         user that owns the file) to upgrade it; the file was not changed",
+        path.display()
+    )]
+    NeedsUpgrade { path: PathBuf, found: i64 },
     /// A query failed on an open database.
     #[error("history database {}: {error}", path.display())]
     Sqlite {

@@ -1,6 +1,7 @@
 //! Rendering the history for `leakypick devices` and `leakypick events`: JSON Lines
 //! (one object per device or detection), CSV, or a table. Times are epoch seconds in
-//! JSON and CSV, like everywhere else in leakypick.
+//! JSON and CSV, like everywhere else in leakypick. CSV carries exactly the JSON fields,
+//! `type` first, lists joined with `;` (the shared [`write_csv_section`]).
 
 use std::io::{self, Write};
 
@@ -8,32 +9,37 @@ use leakypick_core::time::Timestamp;
 use serde_json::{json, Value};
 
 use super::{DetectionRecord, DeviceRecord};
-use crate::render::Format;
+use crate::render::{mac_value, new_table, write_csv_section, write_json_lines, Format};
 
 fn secs(t: Timestamp) -> f64 {
     t.as_secs_f64()
 }
 
-/// JSON object for one stored device (the field names of `analyze`'s device objects).
+/// JSON object for one stored device (the field names of `analyze`'s device objects):
+/// `mac` is `null` for a device known only by IP address, `id` is the device's id (the
+/// MAC, or the IP) as in every other command.
 pub fn device_json(d: &DeviceRecord) -> Value {
     json!({
         "type": "device",
-        "mac": d.mac.to_string(),
+        "mac": mac_value(d.device),
         "name": d.user_name,
         "vendor": d.vendor,
         "names": d.hostnames,
         "ips": d.ips.iter().map(|ip| ip.to_string()).collect::<Vec<_>>(),
         "first_seen": secs(d.first_seen),
         "last_seen": secs(d.last_seen),
+        "id": d.device.to_string(),
     })
 }
 
-/// JSON object for one stored detection.
+/// JSON object for one stored detection. `id` is the detection's id (kept for
+/// compatibility; the same as `detection_id`); `device` is the device's id (the MAC, or
+/// the IP), which other commands call `id`.
 pub fn event_json(d: &DetectionRecord) -> Value {
     json!({
         "type": "event",
         "id": d.id,
-        "mac": d.mac.to_string(),
+        "mac": mac_value(d.device),
         "start": secs(d.start),
         "end": secs(d.end),
         "rule": d.rule,
@@ -41,8 +47,39 @@ pub fn event_json(d: &DetectionRecord) -> Value {
         "bytes": d.bytes,
         "peak_bps": d.peak_bps,
         "threshold_bps": d.threshold_bps,
+        "detection_id": d.id,
+        "device": d.device.to_string(),
     })
 }
+
+/// Columns of `devices --format csv`: the fields of [`device_json`], in order.
+pub const DEVICE_COLUMNS: &[&str] = &[
+    "type",
+    "mac",
+    "name",
+    "vendor",
+    "names",
+    "ips",
+    "first_seen",
+    "last_seen",
+    "id",
+];
+
+/// Columns of `events --format csv`: the fields of [`event_json`], in order.
+pub const EVENT_COLUMNS: &[&str] = &[
+    "type",
+    "id",
+    "mac",
+    "start",
+    "end",
+    "rule",
+    "params",
+    "bytes",
+    "peak_bps",
+    "threshold_bps",
+    "detection_id",
+    "device",
+];
 
 fn human(t: Timestamp) -> String {
     crate::render::human_time(t)
@@ -52,32 +89,9 @@ fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_else(|| "-".into())
 }
 
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-        .set_header(header.to_vec());
-    for r in rows {
-        t.add_row(r);
-    }
-    t
-}
-
-fn lines(out: &mut dyn Write, values: impl Iterator<Item = Value>) -> io::Result<()> {
-    for v in values {
-        serde_json::to_writer(&mut *out, &v)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
-}
-
-fn csv_rows(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(header)?;
-    for r in rows {
-        w.write_record(&r)?;
-    }
-    w.flush()
+/// A rate in bit/s as kbit/s for the table: `615.5`, `23.0`.
+fn kbit(bps: f64) -> String {
+    format!("{:.1}", bps / 1000.0)
 }
 
 /// Writes the stored devices in `format`.
@@ -87,69 +101,40 @@ pub fn write_devices(
     format: Format,
 ) -> io::Result<()> {
     match format {
-        Format::Json => lines(out, devices.iter().map(device_json)),
-        Format::Csv => csv_rows(
-            out,
-            &[
-                "mac",
-                "name",
-                "vendor",
-                "names",
-                "ips",
-                "first_seen",
-                "last_seen",
-            ],
-            devices
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.mac.to_string(),
-                        d.user_name.clone().unwrap_or_default(),
-                        d.vendor.clone().unwrap_or_default(),
-                        d.hostnames.join(" "),
-                        d.ips
-                            .iter()
-                            .map(|ip| ip.to_string())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        secs(d.first_seen).to_string(),
-                        secs(d.last_seen).to_string(),
-                    ]
-                })
-                .collect(),
-        ),
+        Format::Json => {
+            let values: Vec<Value> = devices.iter().map(device_json).collect();
+            write_json_lines(out, &values)
+        }
+        Format::Csv => write_csv_section(out, DEVICE_COLUMNS, devices.iter().map(device_json)),
         Format::Table => {
             if devices.is_empty() {
                 return writeln!(out, "no devices in the history yet");
             }
-            let rows = devices
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.mac.to_string(),
-                        opt(&d.user_name),
-                        opt(&d.vendor),
-                        if d.hostnames.is_empty() {
-                            "-".into()
-                        } else {
-                            d.hostnames.join(", ")
-                        },
-                        human(d.first_seen),
-                        human(d.last_seen),
-                    ]
-                })
-                .collect();
-            let t = table(
-                &[
-                    "MAC",
+            let mut t = new_table(
+                vec![
+                    "DEVICE",
                     "NAME",
                     "VENDOR",
                     "HOSTNAMES",
-                    "FIRST SEEN",
-                    "LAST SEEN",
+                    "FIRST SEEN (UTC)",
+                    "LAST SEEN (UTC)",
                 ],
-                rows,
+                &[],
             );
+            for d in devices {
+                t.add_row(vec![
+                    d.device.to_string(),
+                    opt(&d.user_name),
+                    opt(&d.vendor),
+                    if d.hostnames.is_empty() {
+                        "-".into()
+                    } else {
+                        d.hostnames.join(", ")
+                    },
+                    human(d.first_seen),
+                    human(d.last_seen),
+                ]);
+            }
             writeln!(out, "{t}")
         }
     }
@@ -162,65 +147,40 @@ pub fn write_events(
     format: Format,
 ) -> io::Result<()> {
     match format {
-        Format::Json => lines(out, events.iter().map(event_json)),
-        Format::Csv => csv_rows(
-            out,
-            &[
-                "mac",
-                "start",
-                "end",
-                "rule",
-                "params",
-                "bytes",
-                "peak_bps",
-                "threshold_bps",
-            ],
-            events
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.mac.to_string(),
-                        secs(d.start).to_string(),
-                        secs(d.end).to_string(),
-                        d.rule.clone(),
-                        d.params.to_string(),
-                        d.bytes.to_string(),
-                        d.peak_bps.to_string(),
-                        d.threshold_bps.to_string(),
-                    ]
-                })
-                .collect(),
-        ),
+        Format::Json => {
+            let values: Vec<Value> = events.iter().map(event_json).collect();
+            write_json_lines(out, &values)
+        }
+        Format::Csv => write_csv_section(out, EVENT_COLUMNS, events.iter().map(event_json)),
         Format::Table => {
             if events.is_empty() {
                 return writeln!(out, "no detections in the history");
             }
-            let rows = events
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.mac.to_string(),
-                        human(d.start),
-                        format!("{:.1}", d.end.secs_since(d.start)),
-                        d.rule.clone(),
-                        d.bytes.to_string(),
-                        format!("{:.0}", d.peak_bps),
-                        format!("{:.0}", d.threshold_bps),
-                    ]
-                })
-                .collect();
-            let t = table(
-                &[
-                    "MAC",
-                    "START",
+            let mut t = new_table(
+                vec![
+                    "ID",
+                    "DEVICE",
+                    "START (UTC)",
                     "SECONDS",
                     "RULE",
                     "BYTES",
-                    "PEAK B/S",
-                    "THRESHOLD B/S",
+                    "PEAK KBIT/S",
+                    "THRESHOLD KBIT/S",
                 ],
-                rows,
+                &[0, 3, 5, 6, 7],
             );
+            for d in events {
+                t.add_row(vec![
+                    d.id.map_or_else(|| "-".into(), |i| i.to_string()),
+                    d.device.to_string(),
+                    human(d.start),
+                    format!("{:.1}", d.end.secs_since(d.start)),
+                    d.rule.clone(),
+                    d.bytes.to_string(),
+                    kbit(d.peak_bps),
+                    kbit(d.threshold_bps),
+                ]);
+            }
             writeln!(out, "{t}")
         }
     }

@@ -6,8 +6,17 @@
 //! new one.
 //!
 //! All times are integer nanoseconds since the Unix epoch (the core's `Timestamp`);
-//! `traffic_minute.minute` is the start of the minute in the same unit. MACs are text
-//! in the `aa:bb:cc:dd:ee:ff` form. Metadata only: no payload bytes are ever stored.
+//! `traffic_minute.minute` is the start of the minute in the same unit. Devices are
+//! identified by their text form (the core's `DeviceKey`): the MAC address as
+//! `aa:bb:cc:dd:ee:ff`, or, for devices seen only in captures without MAC addresses
+//! (raw IP, loopback), the IP address (`192.168.12.112`, `fe80::1`). Packet times
+//! (`start`, `end`, `minute`, `first_seen`, ...) come from the capture; `written` is
+//! the wall clock when a row was last written, which retention goes by. Metadata only:
+//! no payload bytes are ever stored.
+//!
+//! A read-only connection cannot migrate: [`read_compat`] maps an older schema onto the
+//! current names with temporary views, so readers can read a history an older monitor
+//! still writes.
 
 /// Migration steps; step `i` takes the database from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -75,7 +84,122 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (session, device, probe)
     ) WITHOUT ROWID;
     ",
+    // Version 3: devices keyed by MAC or by IP (the `mac` columns become `device`);
+    // one detection per (device, start, rule), so replaying a file again updates its
+    // detections instead of storing them twice (duplicates stored by older versions are
+    // merged: the first id is kept, with the longest end, bytes and peak); per-minute
+    // traffic per source (a live run, or one recording replayed), where a replayed
+    // recording replaces its own counts instead of adding to them; `written` (wall clock)
+    // on traffic and detections for retention. Rows from before count as written now.
+    "
+    ALTER TABLE devices RENAME COLUMN mac TO device;
+    ALTER TABLE device_ips RENAME COLUMN mac TO device;
+    ALTER TABLE baselines RENAME COLUMN mac TO device;
+
+    CREATE TABLE sources (
+        id       INTEGER PRIMARY KEY,
+        key      TEXT NOT NULL UNIQUE,
+        created  INTEGER NOT NULL
+    );
+    INSERT INTO sources (id, key, created)
+        VALUES (0, 'added', CAST(strftime('%s', 'now') AS INTEGER) * 1000000000);
+
+    CREATE TABLE traffic_minute_v3 (
+        device       TEXT NOT NULL,
+        minute       INTEGER NOT NULL,
+        source       INTEGER NOT NULL,
+        tx_packets   INTEGER NOT NULL DEFAULT 0,
+        tx_bytes     INTEGER NOT NULL DEFAULT 0,
+        upload_bytes INTEGER NOT NULL DEFAULT 0,
+        rx_packets   INTEGER NOT NULL DEFAULT 0,
+        rx_bytes     INTEGER NOT NULL DEFAULT 0,
+        written      INTEGER NOT NULL,
+        PRIMARY KEY (device, minute, source)
+    ) WITHOUT ROWID;
+    INSERT INTO traffic_minute_v3
+        SELECT mac, minute, 0, tx_packets, tx_bytes, upload_bytes, rx_packets, rx_bytes,
+               CAST(strftime('%s', 'now') AS INTEGER) * 1000000000
+        FROM traffic_minute;
+    DROP TABLE traffic_minute;
+    ALTER TABLE traffic_minute_v3 RENAME TO traffic_minute;
+    CREATE INDEX traffic_minute_by_minute ON traffic_minute (minute);
+    CREATE INDEX traffic_minute_by_written ON traffic_minute (written);
+
+    CREATE TABLE detections_v3 (
+        id            INTEGER PRIMARY KEY,
+        device        TEXT NOT NULL,
+        start         INTEGER NOT NULL,
+        end           INTEGER NOT NULL,
+        rule          TEXT NOT NULL,
+        params        TEXT NOT NULL DEFAULT '{}',
+        bytes         INTEGER NOT NULL,
+        peak_bps      REAL NOT NULL,
+        threshold_bps REAL NOT NULL,
+        created       INTEGER NOT NULL,
+        written       INTEGER NOT NULL,
+        UNIQUE (device, start, rule)
+    );
+    INSERT INTO detections_v3
+        SELECT d.id, d.mac, d.start, g.end, d.rule, d.params, g.bytes, g.peak_bps,
+               d.threshold_bps, d.created,
+               CAST(strftime('%s', 'now') AS INTEGER) * 1000000000
+        FROM detections AS d
+        JOIN (SELECT min(id) AS id, max(end) AS end, max(bytes) AS bytes,
+                     max(peak_bps) AS peak_bps
+              FROM detections GROUP BY mac, start, rule) AS g
+          ON d.id = g.id;
+    DROP TABLE detections;
+    ALTER TABLE detections_v3 RENAME TO detections;
+    CREATE INDEX detections_by_start ON detections (start);
+    CREATE INDEX detections_by_end ON detections (end);
+    CREATE INDEX detections_by_written ON detections (written);
+    ",
 ];
+
+/// Tables every leakypick history has (from version 1 on): a database without them is
+/// not leakypick's, whatever its `user_version` says.
+pub const TABLES: &[&str] = &[
+    "devices",
+    "device_ips",
+    "traffic_minute",
+    "detections",
+    "baselines",
+];
+
+/// Temporary views (per connection, nothing is written to the file) that present a
+/// database of an older schema `version` under the current schema's names, for a
+/// read-only connection; `None` for a version they cannot present (then a reader asks
+/// for the monitor to upgrade the file). Unqualified names resolve to the `temp` schema
+/// first, so the readers' queries work unchanged. A new migration step must extend this.
+pub fn read_compat(version: i64) -> Option<String> {
+    if !(1..=2).contains(&version) {
+        return None;
+    }
+    let mut sql = String::from(
+        "
+        CREATE TEMP VIEW devices AS SELECT mac AS device, first_seen, last_seen, vendor,
+            user_name, hostnames FROM main.devices;
+        CREATE TEMP VIEW device_ips AS SELECT mac AS device, ip, last_seen FROM main.device_ips;
+        CREATE TEMP VIEW baselines AS SELECT mac AS device, state, updated FROM main.baselines;
+        CREATE TEMP VIEW traffic_minute AS SELECT mac AS device, minute, 0 AS source,
+            tx_packets, tx_bytes, upload_bytes, rx_packets, rx_bytes, minute AS written
+            FROM main.traffic_minute;
+        CREATE TEMP VIEW detections AS SELECT id, mac AS device, start, end, rule, params,
+            bytes, peak_bps, threshold_bps, created, created AS written FROM main.detections;
+        ",
+    );
+    if version < 2 {
+        sql.push_str(
+            "
+            CREATE TEMP VIEW probe_sessions AS SELECT 0 AS id, 0 AS start, 0 AS end,
+                '{}' AS summary WHERE 0;
+            CREATE TEMP VIEW probe_verdicts AS SELECT 0 AS session, '' AS device,
+                '' AS probe, 0 AS reacted, '{}' AS verdict WHERE 0;
+            ",
+        );
+    }
+    Some(sql)
+}
 
 /// The schema version this build writes: the number of migration steps.
 pub fn current_version() -> i64 {

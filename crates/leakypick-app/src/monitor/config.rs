@@ -126,7 +126,8 @@ impl Default for BaselineSection {
 pub struct HistoryConfig {
     /// `None`: [`crate::history::default_data_dir`].
     pub data_dir: Option<PathBuf>,
-    /// Traffic and detections older than this are deleted; 0 keeps everything.
+    /// Traffic and detections written more than this many days ago (wall clock, not
+    /// packet time) are deleted; 0 keeps everything.
     pub retention_days: u32,
     /// Seconds between commits of the collected traffic.
     pub flush_interval_s: u32,

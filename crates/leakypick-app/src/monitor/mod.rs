@@ -4,16 +4,28 @@
 //! live) and go through the same path as `analyze`: decode, the [`Inventory`], and
 //! for uploads the [`BurstDetector`]. Time is the packets' own timestamps; only
 //! when the network is silent does a live source's wall clock move windows on.
+//! Devices are keyed as `analyze` keys them: by MAC address, or by IP address on links
+//! without MAC addresses (raw IP, loopback); both are kept in the history and alerted.
 //!
 //! What the loop keeps in memory is bounded: the inventory and the detector by the
-//! device cap (`limits.max_devices`), per-minute traffic until the next flush (and a
-//! cap when the database cannot be written), the open detections by the device count.
+//! device cap (`limits.max_devices`), per-minute traffic of the last minutes (and, while
+//! the database cannot be written, up to [`MAX_PENDING_ROWS`] rows), the open
+//! detections by the device count, and detections not yet stored by
+//! [`MAX_PENDING_DETECTIONS`].
 //!
 //! The history is written in one transaction every `flush_interval` (wall clock), so
 //! a `kill -9` loses at most that much; detections are written at once, when a burst
-//! is confirmed (its onset) and again when it ends. A stop request (SIGTERM/SIGINT in
-//! the binary) ends open bursts, flushes, saves the learned baselines and closes the
-//! database cleanly.
+//! is confirmed (its onset) and again when it ends. When the database cannot be written
+//! (a full disk), detections and traffic are kept and retried at every flush; the
+//! failure is logged once when it starts and once when it ends. A stop request
+//! (SIGTERM/SIGINT in the binary) ends open bursts (reported, stored and alerted like
+//! any end), flushes, saves the learned baselines and closes the database cleanly.
+//!
+//! Traffic is written per source: a live run, or one recording (a replayed file, known
+//! by its first frame), with the source's running totals per minute, so replaying a
+//! file again does not count it twice. Retention deletes what was written more than
+//! `retention_days` ago by the wall clock, never by packet time, so recordings replayed
+//! into one history are all kept, whatever their dates and order.
 
 pub mod alert;
 pub mod command;
@@ -24,7 +36,8 @@ pub mod source;
 
 use crate::capture::Frame;
 use crate::history::{
-    minute_start, BaselineRecord, DetectionRecord, DeviceRecord, Store, StoreError, TrafficCounters,
+    minute_start, wall_clock, BaselineRecord, DetectionRecord, DeviceRecord, Store, StoreError,
+    TrafficCounters,
 };
 use crate::monitor::alert::{Alert, AlertKind, Alerter, DeviceInfo};
 use crate::monitor::source::{DropStats, FrameSource, Pull, SourceError};
@@ -34,10 +47,10 @@ use leakypick_core::baseline::RateBaseline;
 use leakypick_core::time::Timestamp;
 use leakypick_core::{
     decode, is_upload, Burst, BurstConfig, BurstDetector, BurstOnset, DestinationScope, DeviceKey,
-    Inventory, InventoryLimits, Mac, Packet,
+    Inventory, InventoryLimits, Packet,
 };
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -54,8 +67,8 @@ pub struct MonitorOptions {
     pub names: DeviceNames,
     /// Wall-clock time between commits of the collected traffic.
     pub flush_interval: Duration,
-    /// Traffic and detections older than this many days (of packet time) are deleted;
-    /// `None` keeps everything.
+    /// Traffic and detections written to the history more than this many days ago
+    /// (wall clock) are deleted; `None` keeps everything.
     pub retention_days: Option<u32>,
     /// Wall-clock time between two looks at the capture's drop counters.
     pub stats_interval: Duration,
@@ -91,9 +104,10 @@ pub enum MonitorEvent {
 /// A detection as the monitor reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
-    /// The row in the history (`None` if it could not be written).
+    /// The row in the history (`None` while it could not be written).
     pub id: Option<i64>,
-    pub mac: Mac,
+    /// The MAC address, or the IP address of a device seen without one.
+    pub device: DeviceKey,
     pub name: Option<String>,
     pub vendor: Option<&'static str>,
     pub start: Timestamp,
@@ -111,7 +125,7 @@ impl Detection {
     fn record(&self, created: Timestamp) -> DetectionRecord {
         DetectionRecord {
             id: self.id,
-            mac: self.mac,
+            device: self.device,
             start: self.start,
             end: self.end,
             rule: self.rule.clone(),
@@ -124,13 +138,15 @@ impl Detection {
     }
 
     /// The JSON object printed by `monitor --format json` (see the README): the fields
-    /// of `events --format json` plus the event kind and the device's names.
+    /// of `events --format json` plus the event kind and the device's names. `id` is the
+    /// detection's id (as in `events`; also `detection_id`), `device` the device's id
+    /// (the MAC, or the IP), `mac` is `null` for a device known only by IP address.
     pub fn json(&self, event: &str) -> Value {
         json!({
             "type": "detection",
             "event": event,
             "id": self.id,
-            "mac": self.mac.to_string(),
+            "mac": crate::render::mac_value(self.device),
             "name": self.name,
             "vendor": self.vendor,
             "start": self.start.as_secs_f64(),
@@ -140,6 +156,8 @@ impl Detection {
             "bytes": self.bytes,
             "peak_bps": self.peak_bps,
             "threshold_bps": self.threshold_bps,
+            "detection_id": self.id,
+            "device": self.device.to_string(),
         })
     }
 }
@@ -158,6 +176,9 @@ pub struct MonitorSummary {
     pub drops: Option<DropStats>,
     /// Per-minute rows dropped because the database could not be written for long.
     pub lost_traffic_rows: u64,
+    /// Detections dropped because the database could not be written for so long that
+    /// more than [`MAX_PENDING_DETECTIONS`] waited.
+    pub lost_detections: u64,
 }
 
 /// Why the monitor stopped with an error.
@@ -191,7 +212,30 @@ struct Open {
 }
 
 /// Per-minute rows held at most while the database cannot be written.
-const MAX_PENDING_ROWS: usize = 200_000;
+pub const MAX_PENDING_ROWS: usize = 200_000;
+
+/// Detections held at most while the database cannot be written (beyond that they are
+/// counted in [`MonitorSummary::lost_detections`] and a warning is logged).
+pub const MAX_PENDING_DETECTIONS: usize = 10_000;
+
+/// Running per-minute totals are kept this long (packet time) after their minute, so
+/// that a later flush can write them again in full.
+const KEEP_MINUTES: i64 = 10;
+
+/// Wall-clock time between two retention runs.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Whether the history can be written, so that an outage is logged once, not per row.
+#[derive(Debug, Default)]
+struct Health {
+    /// Since when writes fail, and how many attempts failed.
+    failing: Option<(Instant, u64)>,
+    /// Detections dropped during this outage (logged once).
+    warned_lost: bool,
+}
+
+/// Detections waiting to be stored, by (device, start, rule): the latest state of each.
+type PendingKey = (DeviceKey, Timestamp, String);
 
 /// The monitor's state between frames.
 pub struct Monitor {
@@ -200,31 +244,46 @@ pub struct Monitor {
     alerter: Alerter,
     inventory: Inventory,
     detector: Option<BurstDetector>,
-    /// Per device and minute, counters not yet written.
-    traffic: HashMap<(Mac, i64), TrafficCounters>,
-    open: HashMap<Mac, Open>,
+    /// Per device and minute, this run's running totals (the last few minutes).
+    traffic: HashMap<(DeviceKey, i64), TrafficCounters>,
+    /// The rows of `traffic` changed since the last successful flush.
+    dirty: HashSet<(DeviceKey, i64)>,
+    /// The traffic source of this run (set at the first frame) and its id in the store.
+    source_key: Option<String>,
+    source_id: Option<i64>,
+    /// Whether frames come from a recording (a replayed file) rather than a live link.
+    recording: bool,
+    open: HashMap<DeviceKey, Open>,
+    /// Detections not stored yet (the history could not be written).
+    pending: BTreeMap<PendingKey, DetectionRecord>,
     /// Names from the history (`leakypick name`), refreshed now and then.
-    user_names: HashMap<Mac, String>,
+    user_names: HashMap<DeviceKey, String>,
     /// Devices announced to the alert channels (with the name announced).
-    announced: HashMap<Mac, Option<String>>,
+    announced: HashMap<DeviceKey, Option<String>>,
     /// Packet time of the latest frame.
     latest: Option<Timestamp>,
     /// Packet time up to which the detector has been advanced.
     advanced_to: Option<Timestamp>,
     /// Last-seen packet time written per device.
-    flushed_seen: HashMap<Mac, Timestamp>,
-    last_prune_day: Option<i64>,
+    flushed_seen: HashMap<DeviceKey, Timestamp>,
+    last_prune: Option<Instant>,
     warned_cap: bool,
-    warned_ip_keys: bool,
+    noted_ip_keys: bool,
+    health: Health,
     last_drops: DropStats,
     summary: MonitorSummary,
 }
 
-fn mac_of(key: DeviceKey) -> Option<Mac> {
-    match key {
-        DeviceKey::Mac(m) => Some(m),
-        _ => None,
+/// FNV-1a, 64 bit: a stable fingerprint of a recording's first frame.
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in *part {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
     }
+    h
 }
 
 impl Monitor {
@@ -242,23 +301,29 @@ impl Monitor {
             alerter,
             detector: None,
             traffic: HashMap::new(),
+            dirty: HashSet::new(),
+            source_key: None,
+            source_id: None,
+            recording: false,
             open: HashMap::new(),
+            pending: BTreeMap::new(),
             user_names: HashMap::new(),
             announced: HashMap::new(),
             latest: None,
             advanced_to: None,
             flushed_seen: HashMap::new(),
-            last_prune_day: None,
+            last_prune: None,
             warned_cap: false,
-            warned_ip_keys: false,
+            noted_ip_keys: false,
+            health: Health::default(),
             last_drops: DropStats::default(),
             summary: MonitorSummary::default(),
         };
         m.refresh_names()?;
         // Announce the devices already known, so Home Assistant has them at once.
         for d in m.store.devices()? {
-            let info = m.device_info(d.mac, &d.hostnames);
-            m.announced.insert(d.mac, info.name.clone());
+            let info = m.device_info(d.device, &d.hostnames);
+            m.announced.insert(d.device, info.name.clone());
             m.alerter.device(&info);
         }
         Ok(m)
@@ -269,31 +334,40 @@ impl Monitor {
             .store
             .devices()?
             .into_iter()
-            .filter_map(|d| Some((d.mac, d.user_name?)))
+            .filter_map(|d| Some((d.device, d.user_name?)))
             .collect();
         Ok(())
     }
 
     /// The best name for a device: the history's, the config's, then one it announced.
-    fn name_of(&self, mac: Mac, hostnames: &[String]) -> Option<String> {
+    fn name_of(&self, device: DeviceKey, hostnames: &[String]) -> Option<String> {
         self.user_names
-            .get(&mac)
+            .get(&device)
             .cloned()
-            .or_else(|| self.opts.names.get(mac).map(str::to_string))
+            .or_else(|| {
+                device
+                    .mac()
+                    .and_then(|m| self.opts.names.get(m))
+                    .map(str::to_string)
+            })
             .or_else(|| hostnames.first().cloned())
     }
 
-    fn device_info(&self, mac: Mac, hostnames: &[String]) -> DeviceInfo {
+    fn vendor_of(device: DeviceKey) -> Option<&'static str> {
+        device.mac().and_then(oui::vendor)
+    }
+
+    fn device_info(&self, device: DeviceKey, hostnames: &[String]) -> DeviceInfo {
         DeviceInfo {
-            mac,
-            name: self.name_of(mac, hostnames),
-            vendor: oui::vendor(mac).map(str::to_string),
+            device,
+            name: self.name_of(device, hostnames),
+            vendor: Monitor::vendor_of(device).map(str::to_string),
         }
     }
 
-    fn hostnames_of(&self, mac: Mac) -> Vec<String> {
+    fn hostnames_of(&self, device: DeviceKey) -> Vec<String> {
         self.inventory
-            .get(&DeviceKey::Mac(mac))
+            .get(&device)
             .map(|d| d.hostnames.iter().map(|h| h.name.clone()).collect())
             .unwrap_or_default()
     }
@@ -309,10 +383,10 @@ impl Monitor {
                     Ok(list) => {
                         for rec in list {
                             match RateBaseline::from_state(bc, &rec.state) {
-                                Ok(b) => d.seed_baseline(DeviceKey::Mac(rec.mac), b),
+                                Ok(b) => d.seed_baseline(rec.device, b),
                                 Err(e) => log::warn!(
                                     "ignoring the stored baseline of {}: {e} (it will be learned again)",
-                                    rec.mac
+                                    rec.device
                                 ),
                             }
                         }
@@ -325,13 +399,15 @@ impl Monitor {
     }
 
     /// Runs until the source ends or `stop` is set, emitting events to `on_event`.
-    /// Always flushes and closes the history before returning, also on an error.
+    /// Always ends open detections, flushes and closes the history before returning,
+    /// also on an error.
     pub fn run(
         mut self,
         source: &mut dyn FrameSource,
         stop: &AtomicBool,
         on_event: &mut dyn FnMut(&MonitorEvent),
     ) -> Result<MonitorSummary, MonitorError> {
+        self.recording = source.is_recording();
         let result = self.pump(source, stop, on_event);
         self.summary.drops = source.drop_stats();
         let closing = self.shutdown(on_event);
@@ -355,7 +431,9 @@ impl Monitor {
         let mut since_clock_check = 0u32;
         loop {
             if stop.load(Ordering::Relaxed) {
-                log::info!("stop requested: flushing the history and closing");
+                log::info!(
+                    "stop requested: ending open detections, flushing the history and closing"
+                );
                 return Ok(());
             }
             let mut check_clock = false;
@@ -401,7 +479,28 @@ impl Monitor {
         }
     }
 
+    /// Names this run's traffic source, at its first frame: a recording by its first
+    /// frame (the same file replayed again is the same source), a live run by when and
+    /// where it started.
+    fn name_source(&mut self, frame: &Frame<'_>) {
+        if self.source_key.is_some() {
+            return;
+        }
+        let key = if self.recording {
+            let fp = fnv1a(&[
+                &frame.ts.0.to_le_bytes(),
+                &frame.wire_len.to_le_bytes(),
+                frame.data,
+            ]);
+            format!("recording {} {fp:016x}", frame.ts.0)
+        } else {
+            format!("live {} {}", wall_clock().0, std::process::id())
+        };
+        self.source_key = Some(key);
+    }
+
     fn frame(&mut self, frame: Frame<'_>, on_event: &mut dyn FnMut(&MonitorEvent)) {
+        self.name_source(&frame);
         let packet = Packet {
             ts: frame.ts,
             wire_len: frame.wire_len,
@@ -427,23 +526,23 @@ impl Monitor {
         let minute = minute_start(ts).0;
         let sender = DeviceKey::sender(&packet.meta).filter(|k| self.inventory.get(k).is_some());
         if let Some(key) = sender {
-            match mac_of(key) {
-                Some(mac) => {
-                    let c = self.traffic.entry((mac, minute)).or_default();
-                    c.tx_packets += 1;
-                    c.tx_bytes += bytes;
-                    if upload {
-                        c.upload_bytes += bytes;
-                    }
-                }
-                None => self.warn_ip_keys(),
+            if let DeviceKey::Ip(_) = key {
+                self.note_ip_keys();
             }
+            let c = self.traffic.entry((key, minute)).or_default();
+            c.tx_packets += 1;
+            c.tx_bytes += bytes;
+            if upload {
+                c.upload_bytes += bytes;
+            }
+            self.dirty.insert((key, minute));
         }
         if let Some(key) = DeviceKey::receiver(&packet.meta) {
-            if let (Some(mac), true) = (mac_of(key), self.inventory.get(&key).is_some()) {
-                let c = self.traffic.entry((mac, minute)).or_default();
+            if self.inventory.get(&key).is_some() {
+                let c = self.traffic.entry((key, minute)).or_default();
                 c.rx_packets += 1;
                 c.rx_bytes += bytes;
+                self.dirty.insert((key, minute));
             }
         }
         let window = self.opts.burst.window_nanos;
@@ -468,12 +567,12 @@ impl Monitor {
         }
     }
 
-    fn warn_ip_keys(&mut self) {
-        if !self.warned_ip_keys {
-            self.warned_ip_keys = true;
-            log::warn!(
-                "this link has no MAC addresses: devices are tracked by IP address and \
-                 detected, but not kept in the history (which is keyed by MAC)"
+    fn note_ip_keys(&mut self) {
+        if !self.noted_ip_keys {
+            self.noted_ip_keys = true;
+            log::info!(
+                "this link has no MAC addresses: devices are tracked, kept in the history and \
+                 alerted by IP address"
             );
         }
     }
@@ -517,13 +616,13 @@ impl Monitor {
         })
     }
 
-    fn detection_of(&self, mac: Mac, o: &BurstOnset) -> Detection {
-        let hostnames = self.hostnames_of(mac);
+    fn detection_of(&self, o: &BurstOnset) -> Detection {
+        let hostnames = self.hostnames_of(o.device);
         Detection {
             id: None,
-            mac,
-            name: self.name_of(mac, &hostnames),
-            vendor: oui::vendor(mac),
+            device: o.device,
+            name: self.name_of(o.device, &hostnames),
+            vendor: Monitor::vendor_of(o.device),
             start: o.start,
             end: o.confirmed,
             rule: if self.opts.burst.baseline.is_some() {
@@ -538,44 +637,111 @@ impl Monitor {
         }
     }
 
-    fn announce(&mut self, mac: Mac) {
-        let hostnames = self.hostnames_of(mac);
-        let info = self.device_info(mac, &hostnames);
-        if self.announced.get(&mac) != Some(&info.name) {
-            self.announced.insert(mac, info.name.clone());
+    fn announce(&mut self, device: DeviceKey) {
+        let hostnames = self.hostnames_of(device);
+        let info = self.device_info(device, &hostnames);
+        if self.announced.get(&device) != Some(&info.name) {
+            self.announced.insert(device, info.name.clone());
             self.alerter.device(&info);
         }
     }
 
-    fn started(&mut self, o: BurstOnset, on_event: &mut dyn FnMut(&MonitorEvent)) {
-        let Some(mac) = mac_of(o.device) else {
-            return;
-        };
-        let mut det = self.detection_of(mac, &o);
-        // Written at once: a detection must not wait for the next flush.
-        self.write_device(mac);
-        let record = det.record(o.confirmed);
-        match self.store.add_detection(&record) {
-            Ok(id) => det.id = Some(id),
-            Err(e) => log::error!("cannot store the detection of {mac}: {e}"),
+    /// The history could not be written: logged once per outage, not per row.
+    fn write_failed(&mut self, what: &str, e: &StoreError) {
+        match &mut self.health.failing {
+            Some((_, n)) => *n += 1,
+            None => {
+                log::error!(
+                    "cannot write to the history ({what}): {e}; keeping detections (up to \
+                     {MAX_PENDING_DETECTIONS}) and per-minute traffic (up to {MAX_PENDING_ROWS} \
+                     rows) in memory and retrying at every flush; the next message says when \
+                     writing works again"
+                );
+                self.health.failing = Some((Instant::now(), 1));
+            }
         }
+    }
+
+    /// A write succeeded: ends an outage, saying how long it lasted and what it cost.
+    fn write_ok(&mut self, detections: usize, rows: usize) {
+        if let Some((since, failures)) = self.health.failing.take() {
+            log::warn!(
+                "the history is writable again after {:.1} s ({failures} failed attempts): \
+                 stored {detections} pending detections and {rows} per-minute traffic rows{}",
+                since.elapsed().as_secs_f64(),
+                if self.summary.lost_detections + self.summary.lost_traffic_rows > 0 {
+                    format!(
+                        "; {} detections and {} traffic rows were dropped in all (over the caps)",
+                        self.summary.lost_detections, self.summary.lost_traffic_rows
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            self.health.warned_lost = false;
+        }
+    }
+
+    /// Stores (or updates) a detection at once, with its device, unless the history is
+    /// failing: then it waits with the other pending detections for the next flush.
+    fn store_detection(&mut self, det: &mut Detection, created: Timestamp) {
+        let record = det.record(created);
+        if self.health.failing.is_none() {
+            let device = self.device_record(det.device);
+            let result = self.store.transaction(|t| {
+                if let Some(d) = &device {
+                    t.upsert_device(d)?;
+                }
+                t.add_detection(&record)
+            });
+            match result {
+                Ok(id) => {
+                    det.id = Some(id);
+                    if let Some(d) = device {
+                        self.flushed_seen.insert(d.device, d.last_seen);
+                    }
+                    return;
+                }
+                Err(e) => self.write_failed("a detection", &e),
+            }
+        }
+        self.queue_detection(record);
+    }
+
+    fn queue_detection(&mut self, record: DetectionRecord) {
+        let key = (record.device, record.start, record.rule.clone());
+        if !self.pending.contains_key(&key) && self.pending.len() >= MAX_PENDING_DETECTIONS {
+            self.summary.lost_detections += 1;
+            if !self.health.warned_lost {
+                self.health.warned_lost = true;
+                log::warn!(
+                    "more than {MAX_PENDING_DETECTIONS} detections wait for the history: further \
+                     ones are not stored (they are still printed and alerted)"
+                );
+            }
+            return;
+        }
+        self.pending.insert(key, record);
+    }
+
+    fn started(&mut self, o: BurstOnset, on_event: &mut dyn FnMut(&MonitorEvent)) {
+        let mut det = self.detection_of(&o);
+        // Written at once: a detection must not wait for the next flush.
+        self.store_detection(&mut det, o.confirmed);
         self.summary.detections += 1;
-        self.announce(mac);
+        self.announce(o.device);
         self.alerter.alert(alert_of(AlertKind::Started, &det, None));
         on_event(&MonitorEvent::Started(det.clone()));
-        self.open.insert(mac, Open { detection: det });
+        self.open.insert(o.device, Open { detection: det });
     }
 
     fn ended(&mut self, b: Burst, on_event: &mut dyn FnMut(&MonitorEvent)) {
-        let Some(mac) = mac_of(b.device) else {
-            return;
-        };
-        let mut det = match self.open.remove(&mac) {
+        let mut det = match self.open.remove(&b.device) {
             Some(open) if open.detection.start == b.start => open.detection,
             other => {
                 // No onset seen (cannot happen with onsets on; kept for safety).
                 if let Some(o) = other {
-                    self.open.insert(mac, o);
+                    self.open.insert(b.device, o);
                 }
                 let onset = BurstOnset {
                     device: b.device,
@@ -585,138 +751,163 @@ impl Monitor {
                     peak_bps: b.peak_bps,
                     threshold_bps: b.threshold_bps,
                 };
-                self.detection_of(mac, &onset)
+                self.detection_of(&onset)
             }
         };
         det.end = b.end;
         det.bytes = b.bytes;
         det.peak_bps = b.peak_bps;
-        let result = match det.id {
-            Some(id) => self
-                .store
-                .transaction(|t| t.finish_detection(id, b.end, b.bytes, b.peak_bps))
-                .map(|_| ()),
-            None => {
-                let record = det.record(b.end);
-                self.store
-                    .add_detection(&record)
-                    .map(|id| det.id = Some(id))
-            }
-        };
-        if let Err(e) = result {
-            log::error!("cannot store the end of the detection of {mac}: {e}");
-        }
+        self.store_detection(&mut det, b.end);
         self.alerter
             .alert(alert_of(AlertKind::Ended, &det, Some(b.end)));
         on_event(&MonitorEvent::Ended(det));
     }
 
-    fn device_record(&self, mac: Mac) -> Option<DeviceRecord> {
-        let d = self.inventory.get(&DeviceKey::Mac(mac))?;
+    fn device_record(&self, device: DeviceKey) -> Option<DeviceRecord> {
+        let d = self.inventory.get(&device)?;
         Some(DeviceRecord {
-            mac,
+            device,
             first_seen: d.first_seen,
             last_seen: d.last_seen,
-            vendor: oui::vendor(mac).map(str::to_string),
-            user_name: self.opts.names.get(mac).map(str::to_string),
+            vendor: Monitor::vendor_of(device).map(str::to_string),
+            user_name: device
+                .mac()
+                .and_then(|m| self.opts.names.get(m))
+                .map(str::to_string),
             hostnames: d.hostnames.iter().map(|h| h.name.clone()).collect(),
             ips: d.ips.clone(),
         })
     }
 
-    fn write_device(&mut self, mac: Mac) {
-        if let Some(rec) = self.device_record(mac) {
-            if let Err(e) = self.store.upsert_device(&rec) {
-                log::error!("cannot store device {mac}: {e}");
-            } else {
-                self.flushed_seen.insert(mac, rec.last_seen);
-            }
-        }
-    }
-
-    /// Writes the devices seen and the traffic counted since the last flush, in one
-    /// transaction. On failure everything is kept for the next try (up to a cap).
+    /// Writes the devices seen, the traffic counted and the detections waiting since the
+    /// last flush, in one transaction. On failure everything is kept for the next try
+    /// (up to the caps).
     fn flush(&mut self) {
         let devices: Vec<DeviceRecord> = self
             .inventory
             .devices()
             .into_iter()
             .filter_map(|d| {
-                let mac = mac_of(d.key)?;
-                let seen = self.flushed_seen.get(&mac);
+                let seen = self.flushed_seen.get(&d.key);
                 if seen.is_some_and(|s| *s >= d.last_seen) {
                     return None;
                 }
-                self.device_record(mac)
+                self.device_record(d.key)
             })
             .collect();
-        let rows: Vec<((Mac, i64), TrafficCounters)> =
-            self.traffic.iter().map(|(k, v)| (*k, *v)).collect();
-        if devices.is_empty() && rows.is_empty() {
+        let rows: Vec<((DeviceKey, i64), TrafficCounters)> = self
+            .dirty
+            .iter()
+            .filter_map(|k| Some((*k, *self.traffic.get(k)?)))
+            .collect();
+        let pending: Vec<DetectionRecord> = self.pending.values().cloned().collect();
+        if devices.is_empty() && rows.is_empty() && pending.is_empty() {
+            self.prune();
             return;
         }
+        let source_key = self.source_key.clone();
+        let known_source = self.source_id;
         let result = self.store.transaction(|t| {
+            let source = match (known_source, &source_key) {
+                (Some(id), _) => Some(id),
+                (None, Some(key)) => Some(t.source(key)?),
+                (None, None) => None,
+            };
             for d in &devices {
                 t.upsert_device(d)?;
             }
-            for ((mac, minute), c) in &rows {
-                t.add_traffic(*mac, Timestamp(*minute), c)?;
+            if let Some(source) = source {
+                for ((device, minute), c) in &rows {
+                    t.record_traffic(*device, Timestamp(*minute), source, c)?;
+                }
             }
-            Ok(())
+            let mut ids = Vec::with_capacity(pending.len());
+            for d in &pending {
+                ids.push(t.add_detection(d)?);
+            }
+            Ok((source, ids))
         });
         match result {
-            Ok(()) => {
-                self.traffic.clear();
+            Ok((source, ids)) => {
+                self.source_id = source;
+                self.dirty.clear();
+                self.pending.clear();
+                // Detections stored now: the open ones learn their ids.
+                for (d, id) in pending.iter().zip(ids) {
+                    if let Some(open) = self.open.get_mut(&d.device) {
+                        if open.detection.start == d.start && open.detection.id.is_none() {
+                            open.detection.id = Some(id);
+                        }
+                    }
+                }
                 for d in &devices {
-                    self.flushed_seen.insert(d.mac, d.last_seen);
+                    self.flushed_seen.insert(d.device, d.last_seen);
                 }
                 self.summary.flushes += 1;
-                let new: Vec<Mac> = devices
+                self.write_ok(pending.len(), rows.len());
+                self.forget_old_minutes();
+                let new: Vec<DeviceKey> = devices
                     .iter()
-                    .map(|d| d.mac)
-                    .filter(|m| !self.announced.contains_key(m))
+                    .map(|d| d.device)
+                    .filter(|k| !self.announced.contains_key(k))
                     .collect();
-                for mac in new {
-                    self.announce(mac);
+                for device in new {
+                    self.announce(device);
                 }
             }
             Err(e) => {
-                log::error!(
-                    "cannot write to the history: {e}; keeping {} rows in memory and retrying",
-                    rows.len()
-                );
-                if self.traffic.len() > MAX_PENDING_ROWS {
-                    let n = self.traffic.len() as u64;
-                    self.traffic.clear();
+                self.write_failed("the periodic flush", &e);
+                if self.dirty.len() > MAX_PENDING_ROWS {
+                    let n = self.dirty.len() as u64;
+                    for k in self.dirty.drain() {
+                        self.traffic.remove(&k);
+                    }
                     self.summary.lost_traffic_rows += n;
-                    log::error!("dropped {n} per-minute traffic rows: the history has been unwritable for too long");
+                    log::warn!(
+                        "dropped {n} per-minute traffic rows: the history has been unwritable \
+                         for too long"
+                    );
                 }
             }
         }
         self.prune();
     }
 
-    /// Retention, by packet time (so replaying an old capture does not delete it), at
-    /// most once per day of packet time.
+    /// Drops the running totals of minutes long past (packet time) once they are written.
+    fn forget_old_minutes(&mut self) {
+        let Some(latest) = self.latest else { return };
+        let keep_from = minute_start(latest).0 - KEEP_MINUTES * 60 * Timestamp::NANOS_PER_SEC;
+        let dirty = &self.dirty;
+        self.traffic
+            .retain(|k, _| k.1 >= keep_from || dirty.contains(k));
+    }
+
+    /// Retention, by the wall clock of writing (so replaying an old capture keeps it,
+    /// in whatever order captures come), at most once an hour.
     fn prune(&mut self) {
-        let (Some(days), Some(latest)) = (self.opts.retention_days, self.latest) else {
+        let Some(days) = self.opts.retention_days else {
             return;
         };
-        const DAY: i64 = 86_400 * Timestamp::NANOS_PER_SEC;
-        let day = latest.0.div_euclid(DAY);
-        if self.last_prune_day == Some(day) {
+        if self.health.failing.is_some()
+            || self
+                .last_prune
+                .is_some_and(|t| t.elapsed() < PRUNE_INTERVAL)
+        {
             return;
         }
-        self.last_prune_day = Some(day);
-        let cutoff = Timestamp(latest.0.saturating_sub(i64::from(days) * DAY));
+        self.last_prune = Some(Instant::now());
+        const DAY: i64 = 86_400 * Timestamp::NANOS_PER_SEC;
+        let cutoff = Timestamp(wall_clock().0.saturating_sub(i64::from(days) * DAY));
         match self.store.prune(cutoff) {
             Ok(c) if c.traffic_minutes + c.detections > 0 => log::info!(
-                "retention ({days} days): deleted {} traffic minutes and {} detections",
+                "retention ({days} days): deleted {} traffic minutes and {} detections written \
+                 before {}",
                 c.traffic_minutes,
-                c.detections
+                c.detections,
+                crate::render::human_time(cutoff)
             ),
             Ok(_) => {}
-            Err(e) => log::error!("cannot prune the history: {e}"),
+            Err(e) => self.write_failed("retention", &e),
         }
     }
 
@@ -726,12 +917,10 @@ impl Monitor {
         let records: Vec<BaselineRecord> = d
             .baselines()
             .into_iter()
-            .filter_map(|(k, b)| {
-                Some(BaselineRecord {
-                    mac: mac_of(k)?,
-                    state: b.to_state(),
-                    updated,
-                })
+            .map(|(k, b)| BaselineRecord {
+                device: k,
+                state: b.to_state(),
+                updated,
             })
             .collect();
         if records.is_empty() {
@@ -743,8 +932,9 @@ impl Monitor {
             }
             Ok(())
         });
-        if let Err(e) = result {
-            log::error!("cannot save the learned baselines: {e}");
+        match result {
+            Ok(()) => self.write_ok(0, 0),
+            Err(e) => self.write_failed("the learned baselines", &e),
         }
     }
 
@@ -772,14 +962,32 @@ impl Monitor {
         mut self,
         on_event: &mut dyn FnMut(&MonitorEvent),
     ) -> Result<MonitorSummary, MonitorError> {
-        // Bursts still going on end now: their last windows are closed at the latest
-        // packet time (not the wall clock, so a replay ends where its file ends).
+        // The window of the latest packet closes at the latest packet time (not the wall
+        // clock, so a replay ends where its file ends); the baselines learn it.
         if let Some(latest) = self.latest {
             let to = Timestamp(latest.0.saturating_add(self.opts.burst.window_nanos));
             self.advance(to, on_event);
         }
+        // Uploads still going on end now (a stop request, or a file that ends during
+        // one): reported, stored and alerted like any end. On a copy of the detector, so
+        // that the baselines saved below do not learn the time after the stop.
+        if let Some(d) = self.detector.clone() {
+            for b in d.finish() {
+                self.ended(b, on_event);
+            }
+        }
         self.flush();
         self.save_baselines();
+        if !self.pending.is_empty() || !self.dirty.is_empty() {
+            self.summary.lost_detections += self.pending.len() as u64;
+            self.summary.lost_traffic_rows += self.dirty.len() as u64;
+            log::error!(
+                "stopping while the history cannot be written: {} detections and {} per-minute \
+                 traffic rows were not stored",
+                self.pending.len(),
+                self.dirty.len()
+            );
+        }
         self.summary.devices = self.inventory.len();
         self.summary.overflow_frames = self.inventory.overflow_frames();
         let Monitor {
@@ -798,7 +1006,7 @@ fn alert_of(kind: AlertKind, d: &Detection, end: Option<Timestamp>) -> Alert {
     Alert {
         kind,
         device: DeviceInfo {
-            mac: d.mac,
+            device: d.device,
             name: d.name.clone(),
             vendor: d.vendor.map(str::to_string),
         },
@@ -813,12 +1021,32 @@ fn alert_of(kind: AlertKind, d: &Detection, end: Option<Timestamp>) -> Alert {
     }
 }
 
-/// Column names of `monitor --format csv` (printed once, before the first event).
-pub const CSV_HEADER: &str =
-    "event,id,mac,name,vendor,start,end,rule,params,bytes,peak_bps,threshold_bps";
+/// Columns of `monitor --format csv`: the fields of [`Detection::json`], in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "type",
+    "event",
+    "id",
+    "mac",
+    "name",
+    "vendor",
+    "start",
+    "end",
+    "rule",
+    "params",
+    "bytes",
+    "peak_bps",
+    "threshold_bps",
+    "detection_id",
+    "device",
+];
 
-/// Writes one event as the monitor prints it: a JSON object per line, a CSV row, or a
-/// line of text for the terminal.
+/// The header row of `monitor --format csv` (printed once, before the first event):
+/// [`CSV_COLUMNS`] joined with commas.
+pub const CSV_HEADER: &str = "type,event,id,mac,name,vendor,start,end,rule,params,bytes,\
+                              peak_bps,threshold_bps,detection_id,device";
+
+/// Writes one event as the monitor prints it: a JSON object per line, a CSV row (the
+/// JSON fields, as [`CSV_COLUMNS`] lists them), or a line of text for the terminal.
 pub fn write_event(
     out: &mut dyn std::io::Write,
     event: &MonitorEvent,
@@ -831,35 +1059,12 @@ pub fn write_event(
     };
     match format {
         Format::Json => writeln!(out, "{}", d.json(kind)),
-        Format::Csv => {
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            w.write_record([
-                kind.to_string(),
-                d.id.map(|i| i.to_string()).unwrap_or_default(),
-                d.mac.to_string(),
-                d.name.clone().unwrap_or_default(),
-                d.vendor.unwrap_or_default().to_string(),
-                d.start.as_secs_f64().to_string(),
-                d.end.as_secs_f64().to_string(),
-                d.rule.clone(),
-                d.params.to_string(),
-                d.bytes.to_string(),
-                d.peak_bps.to_string(),
-                d.threshold_bps.to_string(),
-            ])
-            .map_err(std::io::Error::other)?;
-            let bytes = w
-                .into_inner()
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            out.write_all(&bytes)
-        }
+        Format::Csv => crate::render::write_csv_row(out, CSV_COLUMNS, &d.json(kind)),
         Format::Table => {
             let who = match (&d.name, d.vendor) {
-                (Some(n), _) => format!("{} ({n})", d.mac),
-                (None, Some(v)) => format!("{} ({v})", d.mac),
-                (None, None) => d.mac.to_string(),
+                (Some(n), _) => format!("{} ({n})", d.device),
+                (None, Some(v)) => format!("{} ({v})", d.device),
+                (None, None) => d.device.to_string(),
             };
             match event {
                 MonitorEvent::Started(_) => writeln!(
@@ -881,5 +1086,47 @@ pub fn write_event(
                 ),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_header_is_the_columns() {
+        assert_eq!(CSV_HEADER, CSV_COLUMNS.join(","));
+    }
+
+    #[test]
+    fn csv_rows_carry_the_json_fields() {
+        let d = Detection {
+            id: None,
+            device: DeviceKey::Ip(
+                "192.168.12.112"
+                    .parse()
+                    .unwrap_or(std::net::IpAddr::from([0; 4])),
+            ),
+            name: None,
+            vendor: None,
+            start: Timestamp(1_000_000_000),
+            end: Timestamp(3_000_000_000),
+            rule: "burst".into(),
+            params: json!({"window_s": 1.0}),
+            bytes: 5,
+            peak_bps: 8.5,
+            threshold_bps: 23000.0,
+        };
+        let mut out = Vec::new();
+        write_event(
+            &mut out,
+            &MonitorEvent::Ended(d),
+            crate::render::Format::Csv,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "detection,ended,,,,,1.0,3.0,burst,\"{\"\"window_s\"\":1.0}\",5,8.5,23000.0,,192.168.12.112\n"
+        );
     }
 }

@@ -76,6 +76,11 @@ pub trait FrameSource {
     fn drop_stats(&mut self) -> Option<DropStats>;
     /// The interface or file name, for messages.
     fn name(&self) -> &str;
+    /// Whether the frames are a recording (a replayed file: the same file replayed
+    /// again gives the same frames) rather than a live link.
+    fn is_recording(&self) -> bool {
+        false
+    }
 }
 
 /// A capture file read as if it were live (`leakypick monitor --replay FILE`): frames
@@ -207,5 +212,9 @@ impl FrameSource for FileSource {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn is_recording(&self) -> bool {
+        true
     }
 }

@@ -95,6 +95,17 @@ pub(crate) fn write_csv_section(
     w.flush()
 }
 
+/// Writes one CSV row (no header) of `v`'s fields `columns`, as [`write_csv_section`]
+/// writes its rows: for streams that print the header once, then a row per event.
+pub(crate) fn write_csv_row(out: &mut dyn Write, columns: &[&str], v: &Value) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    w.write_record(columns.iter().map(|c| value_to_cell(&v[*c])))
+        .map_err(csv_io)?;
+    w.flush()
+}
+
 fn csv_io(e: csv::Error) -> io::Error {
     io::Error::other(e)
 }

@@ -16,7 +16,7 @@ mod webhook;
 
 use crate::monitor::config::AlertsConfig;
 use leakypick_core::time::Timestamp;
-use leakypick_core::Mac;
+use leakypick_core::DeviceKey;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,7 +30,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// A device as alerts name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {
-    pub mac: Mac,
+    /// The MAC address, or the IP address of a device seen without one.
+    pub device: DeviceKey,
     /// The user's name for the device, else the hostname it announced.
     pub name: Option<String>,
     /// The vendor of the MAC address (IEEE OUI).
@@ -38,10 +39,10 @@ pub struct DeviceInfo {
 }
 
 impl DeviceInfo {
-    /// A device known only by its MAC address.
-    pub fn new(mac: Mac) -> DeviceInfo {
+    /// A device known only by its MAC (or IP) address.
+    pub fn new(device: impl Into<DeviceKey>) -> DeviceInfo {
         DeviceInfo {
-            mac,
+            device: device.into(),
             name: None,
             vendor: None,
         }
@@ -50,10 +51,10 @@ impl DeviceInfo {
     /// How logs name the device: `Kitchen (68:db:.., Amazon)`, `68:db:.. (Amazon)`.
     pub fn label(&self) -> String {
         match (&self.name, &self.vendor) {
-            (Some(n), Some(v)) => format!("{n} ({}, {v})", self.mac),
-            (Some(n), None) => format!("{n} ({})", self.mac),
-            (None, Some(v)) => format!("{} ({v})", self.mac),
-            (None, None) => self.mac.to_string(),
+            (Some(n), Some(v)) => format!("{n} ({}, {v})", self.device),
+            (Some(n), None) => format!("{n} ({})", self.device),
+            (None, Some(v)) => format!("{} ({v})", self.device),
+            (None, None) => self.device.to_string(),
         }
     }
 }
@@ -100,12 +101,14 @@ pub struct Alert {
 
 impl Alert {
     /// The JSON body of the webhook (and the MQTT event and attributes payloads).
+    /// `mac` is `null` for a device known only by IP address; `device` is the device's
+    /// id (the MAC, or the IP).
     /// `suppressed`: rate-limited Started alerts of this device since the last one
     /// sent. The shape is documented in `docs/alerts.md`; fields are only ever added.
     pub fn to_json(&self, suppressed: u32) -> serde_json::Value {
         serde_json::json!({
             "event": self.kind.event_name(),
-            "mac": self.device.mac.to_string(),
+            "mac": self.device.device.mac().map(|m| m.to_string()),
             "name": self.device.name,
             "vendor": self.device.vendor,
             "detection_id": self.detection_id,
@@ -121,6 +124,7 @@ impl Alert {
             "suppressed": suppressed,
             "source": SOURCE,
             "version": VERSION,
+            "device": self.device.device.to_string(),
         })
     }
 }
@@ -229,7 +233,7 @@ struct RateState {
 pub struct Alerter {
     min_interval_ns: i64,
     min_interval_s: u32,
-    rates: HashMap<Mac, RateState>,
+    rates: HashMap<DeviceKey, RateState>,
     stats: Arc<Mutex<AlertStats>>,
     webhook: Option<webhook::Webhook>,
     mqtt: Option<mqtt::Mqtt>,
@@ -359,7 +363,7 @@ impl Alerter {
     /// Decides whether the alert goes out; returns it with the `suppressed` count.
     fn rate_check(&mut self, alert: &Alert) -> (bool, u32) {
         let min = self.min_interval_ns;
-        let st = self.rates.entry(alert.device.mac).or_default();
+        let st = self.rates.entry(alert.device.device).or_default();
         match alert.kind {
             AlertKind::Started => {
                 let limited = min > 0
@@ -452,7 +456,7 @@ mod tests {
     fn started(start_s: i64) -> Alert {
         Alert {
             kind: AlertKind::Started,
-            device: DeviceInfo::new(Mac([1, 2, 3, 4, 5, 6])),
+            device: DeviceInfo::new(leakypick_core::Mac([1, 2, 3, 4, 5, 6])),
             detection_id: None,
             start: Timestamp(start_s * Timestamp::NANOS_PER_SEC),
             end: None,
@@ -528,7 +532,7 @@ mod tests {
             "2019-11-16T08:47:06.279Z"
         );
         let d = DeviceInfo {
-            mac: Mac([0x68, 0xdb, 0xf5, 0x90, 0x19, 0x64]),
+            device: leakypick_core::Mac([0x68, 0xdb, 0xf5, 0x90, 0x19, 0x64]).into(),
             name: Some("Echo".into()),
             vendor: Some("Amazon".into()),
         };

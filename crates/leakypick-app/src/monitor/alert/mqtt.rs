@@ -17,7 +17,7 @@
 
 use super::{lock, AlertError, AlertStats, AlerterOptions, DeviceInfo};
 use crate::monitor::config::MqttConfig;
-use leakypick_core::Mac;
+use leakypick_core::DeviceKey;
 use rumqttc::{
     Client, Connection, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, RecvTimeoutError,
 };
@@ -120,25 +120,36 @@ struct Topics {
     discovery: String,
 }
 
-/// A MAC as used in topics and ids: lowercase hex without colons.
-fn node(mac: Mac) -> String {
-    mac.0.iter().map(|b| format!("{b:02x}")).collect()
+/// A device as used in topics and ids: its MAC in lowercase hex without colons; a device
+/// known only by IP address: `ip_192_168_12_112`, or `ip6_` and the 32 hex digits.
+fn node(device: DeviceKey) -> String {
+    match device {
+        DeviceKey::Mac(mac) => mac.0.iter().map(|b| format!("{b:02x}")).collect(),
+        DeviceKey::Ip(std::net::IpAddr::V4(ip)) => {
+            let o = ip.octets();
+            format!("ip_{}_{}_{}_{}", o[0], o[1], o[2], o[3])
+        }
+        DeviceKey::Ip(std::net::IpAddr::V6(ip)) => {
+            let hex: String = ip.octets().iter().map(|b| format!("{b:02x}")).collect();
+            format!("ip6_{hex}")
+        }
+    }
 }
 
 impl Topics {
     fn status(&self) -> String {
         format!("{}/status", self.prefix)
     }
-    fn state(&self, mac: Mac) -> String {
+    fn state(&self, mac: DeviceKey) -> String {
         format!("{}/{}/streaming", self.prefix, node(mac))
     }
-    fn attributes(&self, mac: Mac) -> String {
+    fn attributes(&self, mac: DeviceKey) -> String {
         format!("{}/{}/attributes", self.prefix, node(mac))
     }
-    fn event(&self, mac: Mac) -> String {
+    fn event(&self, mac: DeviceKey) -> String {
         format!("{}/{}/event", self.prefix, node(mac))
     }
-    fn config(&self, mac: Mac) -> String {
+    fn config(&self, mac: DeviceKey) -> String {
         format!(
             "{}/binary_sensor/leakypick_{}/streaming/config",
             self.discovery,
@@ -148,18 +159,26 @@ impl Topics {
 
     /// The Home Assistant discovery config of a device's binary sensor.
     fn discovery_config(&self, info: &DeviceInfo) -> serde_json::Value {
-        let id = format!("leakypick_{}", node(info.mac));
-        let mac = info.mac.to_string();
+        let id = format!("leakypick_{}", node(info.device));
+        let key = info.device.to_string();
         let name = match (&info.name, &info.vendor) {
             (Some(n), _) => n.clone(),
-            (None, Some(v)) => format!("{v} {mac}"),
-            (None, None) => mac.clone(),
+            (None, Some(v)) => format!("{v} {key}"),
+            (None, None) => key.clone(),
         };
-        let mut device = serde_json::json!({
-            "identifiers": [id],
-            "connections": [["mac", mac]],
-            "name": name,
-        });
+        // The MAC lets Home Assistant merge the device with other integrations' view of
+        // it; a device known only by IP address has no such connection.
+        let mut device = match info.device {
+            DeviceKey::Mac(_) => serde_json::json!({
+                "identifiers": [id],
+                "connections": [["mac", key]],
+                "name": name,
+            }),
+            DeviceKey::Ip(_) => serde_json::json!({
+                "identifiers": [id],
+                "name": name,
+            }),
+        };
         if let (Some(v), Some(map)) = (&info.vendor, device.as_object_mut()) {
             map.insert("manufacturer".into(), v.clone().into());
         }
@@ -170,13 +189,13 @@ impl Topics {
             // default_entity_id (object_id stops working in 2026.4).
             "object_id": format!("{id}_streaming"),
             "default_entity_id": format!("binary_sensor.{id}_streaming"),
-            "state_topic": self.state(info.mac),
+            "state_topic": self.state(info.device),
             "payload_on": ON,
             "payload_off": OFF,
             "availability_topic": self.status(),
             "payload_available": ONLINE,
             "payload_not_available": OFFLINE,
-            "json_attributes_topic": self.attributes(info.mac),
+            "json_attributes_topic": self.attributes(info.device),
             "device_class": "sound",
             "icon": "mdi:microphone-message",
             "device": device,
@@ -212,9 +231,9 @@ struct Dev {
 
 #[derive(Debug, Default)]
 struct State {
-    devices: BTreeMap<Mac, Dev>,
+    devices: BTreeMap<DeviceKey, Dev>,
     /// Devices with something to publish.
-    dirty: BTreeSet<Mac>,
+    dirty: BTreeSet<DeviceKey>,
     /// Event messages not yet handed to the publisher.
     events: VecDeque<Pub>,
     /// The poller's view: a connection is up.
@@ -346,13 +365,13 @@ impl Mqtt {
     ) -> bool {
         let mut st = self.shared.lock();
         upsert(&mut st, info);
-        if let Some(d) = st.devices.get_mut(&info.mac) {
+        if let Some(d) = st.devices.get_mut(&info.device) {
             d.streaming = streaming;
             d.attributes = Some(attributes);
             d.state_dirty = true;
             d.attrs_dirty = true;
         }
-        st.dirty.insert(info.mac);
+        st.dirty.insert(info.device);
         let mut queued = true;
         if let Some(payload) = event {
             if st.events.len() >= self.capacity {
@@ -362,11 +381,11 @@ impl Mqtt {
                     "MQTT {}: {} event messages are waiting for the broker; the event of {} is dropped",
                     self.broker,
                     st.events.len(),
-                    info.mac
+                    info.device
                 );
             } else {
                 st.events.push_back(Pub {
-                    topic: self.topics.event(info.mac),
+                    topic: self.topics.event(info.device),
                     payload,
                     retain: false,
                     event: true,
@@ -385,7 +404,7 @@ impl Mqtt {
     /// Every device OFF, then (by the publisher) "offline" and DISCONNECT.
     pub(super) fn begin_shutdown(&self, end: Instant) {
         let mut st = self.shared.lock();
-        let streaming: Vec<Mac> = st
+        let streaming: Vec<DeviceKey> = st
             .devices
             .iter()
             .filter(|(_, d)| d.streaming)
@@ -452,7 +471,7 @@ impl Drop for Mqtt {
 
 /// Adds or updates a device; true when something is to be published.
 fn upsert(st: &mut State, info: &DeviceInfo) -> bool {
-    match st.devices.get_mut(&info.mac) {
+    match st.devices.get_mut(&info.device) {
         Some(d) if d.info == *info => return false,
         Some(d) => {
             d.info = info.clone();
@@ -460,7 +479,7 @@ fn upsert(st: &mut State, info: &DeviceInfo) -> bool {
         }
         None => {
             st.devices.insert(
-                info.mac,
+                info.device,
                 Dev {
                     info: info.clone(),
                     streaming: false,
@@ -472,7 +491,7 @@ fn upsert(st: &mut State, info: &DeviceInfo) -> bool {
             );
         }
     }
-    st.dirty.insert(info.mac);
+    st.dirty.insert(info.device);
     true
 }
 
@@ -653,7 +672,7 @@ impl Publisher {
                 disconnect_queued = false;
                 outbox.retain(|p| p.event);
                 outbox.push_front(self.status(ONLINE));
-                let macs: Vec<Mac> = st.devices.keys().copied().collect();
+                let macs: Vec<DeviceKey> = st.devices.keys().copied().collect();
                 for mac in macs {
                     if let Some(d) = st.devices.get_mut(&mac) {
                         d.config_dirty = true;
@@ -749,5 +768,33 @@ impl Publisher {
             lock(&self.shared.stats).mqtt.failed += left;
             log::warn!("MQTT: {left} event message(s) not delivered before stopping");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_known_by_ip_get_topic_safe_ids_and_no_mac_connection() {
+        let topics = Topics {
+            prefix: "leakypick".into(),
+            discovery: "homeassistant".into(),
+        };
+        let v4 = DeviceKey::Ip(std::net::IpAddr::from([192, 168, 12, 112]));
+        let v6: DeviceKey = "fe80::1".parse().unwrap_or(v4);
+        assert_eq!(node(v4), "ip_192_168_12_112");
+        assert_eq!(node(v6), "ip6_fe800000000000000000000000000001");
+        assert_eq!(topics.state(v4), "leakypick/ip_192_168_12_112/streaming");
+        let config = topics.discovery_config(&DeviceInfo::new(v4));
+        assert_eq!(config["device"]["name"], "192.168.12.112");
+        assert!(config["device"].get("connections").is_none(), "{config}");
+        let mac = DeviceKey::Mac(leakypick_core::Mac([0x68, 0xdb, 0xf5, 0x90, 0x19, 0x64]));
+        assert_eq!(node(mac), "68dbf5901964");
+        let config = topics.discovery_config(&DeviceInfo::new(mac));
+        assert_eq!(
+            config["device"]["connections"],
+            serde_json::json!([["mac", "68:db:f5:90:19:64"]])
+        );
     }
 }

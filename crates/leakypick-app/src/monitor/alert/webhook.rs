@@ -154,7 +154,7 @@ impl Webhook {
         let Some(tx) = &self.tx else {
             return false;
         };
-        let what = format!("{} of {}", alert.kind.event_name(), alert.device.mac);
+        let what = format!("{} of {}", alert.kind.event_name(), alert.device.device);
         match tx.try_send(Job { body, what }) {
             Ok(()) => true,
             Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
