@@ -200,7 +200,11 @@ fn bad_arguments_are_explained() {
     let r = leakypick([
         "compare", "--device", "nope", "--idle", "+0,+5", "--probe", "+5,+10",
     ]);
-    assert!(r.fails().contains("--device 'nope'"), "{}", r.stderr);
+    assert!(
+        r.fails().contains("'nope' is neither a MAC address"),
+        "{}",
+        r.stderr
+    );
     let r = leakypick([
         "compare",
         "--device",
@@ -227,7 +231,7 @@ fn bad_arguments_are_explained() {
         "--threshold",
         "2",
     ]);
-    assert!(r.fails().contains("--threshold"), "{}", r.stderr);
+    assert!(r.fails().contains("--p-threshold 2"), "{}", r.stderr);
 }
 
 #[test]
