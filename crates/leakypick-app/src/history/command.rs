@@ -1,12 +1,11 @@
 //! The commands that read or edit the history: `devices`, `events`, `name` and
 //! `report` (the last probing session). What each was asked, and its run.
 
-use super::render::{write_devices, write_events};
+use super::render::{write_device_name, write_devices, write_events};
 use super::{default_data_dir, OpenMode, Store};
 use crate::error::{Error, Result};
-use crate::render::{write_csv_section, write_json_lines, Format};
+use crate::render::Format;
 use leakypick_core::{DeviceKey, Timestamp};
-use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -73,24 +72,7 @@ pub fn name(
             st.path().display()
         )));
     }
-    let name = name.trim();
-    let record = json!({
-        "type": "device_name",
-        "mac": match device {
-            DeviceKey::Mac(m) => Some(m.to_string()),
-            DeviceKey::Ip(_) => None,
-        },
-        "id": device.to_string(),
-        "name": if name.is_empty() { None } else { Some(name) },
-    });
-    match format {
-        Format::Json => write_json_lines(out, std::slice::from_ref(&record))?,
-        Format::Csv => {
-            write_csv_section(out, &["type", "mac", "id", "name"], std::iter::once(record))?
-        }
-        Format::Table if name.is_empty() => writeln!(out, "Removed the name of {device}.")?,
-        Format::Table => writeln!(out, "Named {device} \"{name}\".")?,
-    }
+    write_device_name(out, device, name.trim(), format)?;
     Ok(out.flush()?)
 }
 

@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 
 use leakypick_core::time::Timestamp;
+use leakypick_core::DeviceKey;
 use serde_json::{json, Value};
 
 use super::{DetectionRecord, DeviceRecord};
@@ -183,5 +184,28 @@ pub fn write_events(
             }
             writeln!(out, "{t}")
         }
+    }
+}
+
+/// What `leakypick name` did: a `device_name` record (`name` is `null` when removed).
+pub fn write_device_name(
+    out: &mut dyn Write,
+    device: DeviceKey,
+    name: &str,
+    format: Format,
+) -> io::Result<()> {
+    let record = json!({
+        "type": "device_name",
+        "mac": mac_value(device),
+        "id": device.to_string(),
+        "name": if name.is_empty() { None } else { Some(name) },
+    });
+    match format {
+        Format::Json => write_json_lines(out, std::slice::from_ref(&record)),
+        Format::Csv => {
+            write_csv_section(out, &["type", "mac", "id", "name"], std::iter::once(record))
+        }
+        Format::Table if name.is_empty() => writeln!(out, "Removed the name of {device}."),
+        Format::Table => writeln!(out, "Named {device} \"{name}\"."),
     }
 }
