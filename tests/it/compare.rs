@@ -200,7 +200,12 @@ fn bad_arguments_are_explained() {
     let r = leakypick([
         "compare", "--device", "nope", "--idle", "+0,+5", "--probe", "+5,+10",
     ]);
-    assert!(r.fails().contains("--device 'nope'"), "{}", r.stderr);
+    assert!(
+        r.fails()
+            .contains("'nope' is neither a MAC address (like 68:db:f5:90:19:64) nor an IP address"),
+        "{}",
+        r.stderr
+    );
     let r = leakypick([
         "compare",
         "--device",
@@ -212,7 +217,8 @@ fn bad_arguments_are_explained() {
     ]);
     assert!(!r.status.success());
     assert!(
-        r.stderr.contains("the end is not after the start"),
+        r.stderr
+            .contains("the end '+1' is not after the start '+5'"),
         "{}",
         r.stderr
     );
@@ -227,7 +233,7 @@ fn bad_arguments_are_explained() {
         "--threshold",
         "2",
     ]);
-    assert!(r.fails().contains("--threshold"), "{}", r.stderr);
+    assert!(r.fails().contains("--p-threshold 2"), "{}", r.stderr);
 }
 
 #[test]
