@@ -13,10 +13,11 @@ use leakypick_app::probing::DailySpan;
 use leakypick_app::render::Format;
 use leakypick_app::settings::{BurstSettings, Preset, VerdictSettings};
 use leakypick_app::simulate::command::SimulateCommand;
+use leakypick_app::timespec::{Forms, TimeError, TimeSpec};
 use leakypick_core::probe::{Decision, ProbeTest};
 use leakypick_core::session::Decide;
 use leakypick_core::stats::AutoBinRule;
-use leakypick_core::{DeviceKey, Mac, Timestamp};
+use leakypick_core::DeviceKey;
 use std::path::PathBuf;
 
 /// Find the smart-home devices that send what they hear to the cloud.
@@ -79,8 +80,8 @@ pub enum Command {
     /// Score the detectors against labelled activations: TP/FP/FN/TN, TPR, FPR,
     /// precision, F1, per device and overall, for named configurations and sweeps.
     ///
-    /// Labels: the native CSV (mac,start,end,kind; times in epoch seconds or +S after
-    /// the first packet), an IFTTT event log (--labels-format ifttt with --device-map
+    /// Labels: the native CSV (mac,start,end,kind; times in epoch seconds, +S after the
+    /// first packet, RFC 3339 or a date), an IFTTT event log (--labels-format ifttt with --device-map
     /// and --tz), or counts encoded in the capture's file name (--labels-format
     /// filename, e.g. haipeng_li__alexa_5_30s.pcap). How detections are matched to
     /// activations is documented in docs/evaluation-format.md. With --out DIR, a report
@@ -417,10 +418,10 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub format: FormatArgs,
     /// The device: its MAC address, or an IP address it used (as `analyze` lists it).
-    #[arg(long, value_name = "MAC|IP", value_parser = parse_device)]
+    #[arg(long, value_name = "MAC|IP", value_parser = leakypick_app::evaluate::labels::parse_device)]
     pub device: DeviceKey,
-    /// The idle window: START,END, each epoch seconds, an RFC 3339 time, or +S seconds
-    /// after the first packet.
+    /// The idle window: START,END, each +S seconds after the first packet (+0,+19), epoch
+    /// seconds, an RFC 3339 time, a date or a time ago (2h).
     #[arg(long, value_name = "START,END", allow_hyphen_values = true)]
     pub idle: WindowSpec,
     /// The probe window, in the same form as --idle.
@@ -476,26 +477,14 @@ impl CompareArgs {
     }
 }
 
-/// A device: a MAC address, or an IP address for captures without MACs.
-fn parse_device(s: &str) -> Result<DeviceKey, String> {
-    if let Ok(mac) = s.parse::<Mac>() {
-        return Ok(DeviceKey::Mac(mac));
-    }
-    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
-        return Ok(DeviceKey::Ip(ip));
-    }
-    Err(format!(
-        "'{s}' is neither a MAC address (like 68:db:f5:90:19:64) nor an IP address"
-    ))
-}
-
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
     /// Devices: KIND[:COUNT][@SCHEDULE],... with KIND echo|echodot|camera|hub|plug and
     /// SCHEDULE a rate (6/h) or times (90s+10m). Example: echo:2@6/h,camera@2/h,hub,plug:3
     #[arg(long, default_value = leakypick_app::simulate::DEFAULT_DEVICES)]
     pub devices: String,
-    /// How long the capture lasts: 3600, 90s, 2h, 7d.
+    /// How long the capture lasts: seconds (3600) or a number with a unit (ms, s, m, h,
+    /// d, w): 90s, 2h, 7d.
     #[arg(long, default_value = "1h")]
     pub duration: String,
     /// Seed of the random generator: the same seed gives the same bytes.
@@ -575,7 +564,7 @@ pub struct EvaluateArgs {
     pub tz: String,
     /// For file-name labels: the device the counts belong to (default: the device that
     /// uploaded the most to the cloud).
-    #[arg(long, value_name = "MAC|IP", alias = "label-device", value_parser = parse_device)]
+    #[arg(long, value_name = "MAC|IP", alias = "label-device", value_parser = leakypick_app::evaluate::labels::parse_device)]
     pub device: Option<DeviceKey>,
     /// Which detectors to score.
     #[arg(long, value_enum, default_value_t = DetectorArg::All)]
@@ -636,24 +625,26 @@ pub struct DevicesArgs {
 #[derive(Args, Debug)]
 pub struct EventsArgs {
     /// Only detections that ended at or after T: epoch seconds, an RFC 3339 time
-    /// (2024-05-01T12:00:00Z), a date (2024-05-01, UTC) or a time ago (2h, 3d).
+    /// (2024-05-01T12:00:00Z), a date (2024-05-01, midnight UTC) or a time ago (90s,
+    /// 15m, 2h, 3d, 1w).
     #[arg(long, value_name = "T", value_parser = parse_since)]
-    pub since: Option<Timestamp>,
+    pub since: Option<TimeSpec>,
     #[command(flatten)]
     pub data: DataDirArgs,
     #[command(flatten)]
     pub format: FormatArgs,
 }
 
-fn parse_since(s: &str) -> Result<Timestamp, String> {
-    leakypick_app::history::parse_time(s)
+/// `--since`: there is no capture to count `+S` from.
+fn parse_since(s: &str) -> Result<TimeSpec, TimeError> {
+    TimeSpec::parse_as(s, Forms::NO_CAPTURE)
 }
 
 #[derive(Args, Debug)]
 pub struct NameArgs {
     /// The device, as `leakypick devices` lists it: its MAC address, or its IP address
     /// for a device seen in a capture without MAC addresses.
-    #[arg(value_name = "DEVICE", value_parser = parse_device)]
+    #[arg(value_name = "DEVICE", value_parser = leakypick_app::evaluate::labels::parse_device)]
     pub device: DeviceKey,
     /// The name; an empty string removes the name.
     pub name: String,

@@ -355,7 +355,7 @@ fn bad_label_files_name_the_line() {
     );
     let e = read_native(&p).unwrap_err().to_string();
     assert!(
-        e.contains("mac.csv:3: '68:db:f5:90:19' is not a MAC address"),
+        e.contains("mac.csv:3: '68:db:f5:90:19' is neither a MAC address"),
         "{e}"
     );
     let p = write("cols.csv", &format!("{header}{ECHO},+20\n"));

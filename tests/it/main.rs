@@ -23,4 +23,5 @@ mod snapshots;
 mod store;
 mod testbed;
 mod util;
+mod vocabulary;
 mod wifi;

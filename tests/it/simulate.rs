@@ -134,11 +134,11 @@ fn the_labels_file_is_read_by_the_evaluate_labels_parser() {
         assert_eq!(a.device, leakypick_core::DeviceKey::Mac(b.mac));
         assert_eq!(
             a.start,
-            leakypick_app::compare::Bound::Absolute(Timestamp(b.start))
+            leakypick_app::timespec::TimeSpec::At(Timestamp(b.start))
         );
         assert_eq!(
             a.end,
-            leakypick_app::compare::Bound::Absolute(Timestamp(b.end))
+            leakypick_app::timespec::TimeSpec::At(Timestamp(b.end))
         );
         assert_eq!(a.kind, b.kind);
     }

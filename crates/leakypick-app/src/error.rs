@@ -28,6 +28,8 @@ pub enum Error {
     #[error(transparent)]
     Window(#[from] crate::compare::WindowSpecError),
     #[error(transparent)]
+    Compare(#[from] crate::compare::CompareError),
+    #[error(transparent)]
     Config(#[from] crate::monitor::config::ConfigError),
     #[error(transparent)]
     Alert(#[from] crate::monitor::alert::AlertError),
@@ -41,12 +43,19 @@ pub enum Error {
     Session(#[from] crate::probing::SessionError),
     #[error(transparent)]
     Audio(#[from] crate::probing::audio::AudioError),
-    /// Writing the output (a closed pipe is reported as this too).
+    /// Writing the output (a closed pipe is reported as this too). The message holds
+    /// the cause, so it is not also given as the source.
     #[error("cannot write the output: {0}")]
-    Output(#[from] io::Error),
+    Output(io::Error),
     /// A request that the options make impossible, e.g. `--labels` missing.
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Output(e)
+    }
 }
 
 impl Error {

@@ -14,17 +14,17 @@ use std::path::{Path, PathBuf};
 /// Why an output file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("cannot create {path} (is the directory writable?): {source}")]
-    Create { path: PathBuf, source: io::Error },
+    #[error("cannot create {path} (is the directory writable?): {io}")]
+    Create { path: PathBuf, io: io::Error },
     #[error("{path} is a directory: give a file name")]
     IsDirectory { path: PathBuf },
-    #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
-    #[error("cannot move {tmp} to {path}: {source}")]
+    #[error("writing {path}: {io}")]
+    Write { path: PathBuf, io: io::Error },
+    #[error("cannot move {tmp} to {path}: {io}")]
     Rename {
         tmp: PathBuf,
         path: PathBuf,
-        source: io::Error,
+        io: io::Error,
     },
     #[error("{first} and {second} name the same file ({path}): give two different files")]
     SamePath {
@@ -54,9 +54,9 @@ impl AtomicFile {
         name.push(path.file_name().unwrap_or_default());
         name.push(format!(".{}.partial", std::process::id()));
         let tmp = path.with_file_name(name);
-        let file = File::create(&tmp).map_err(|source| FileError::Create {
+        let file = File::create(&tmp).map_err(|io| FileError::Create {
             path: path.to_path_buf(),
-            source,
+            io,
         })?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
@@ -79,15 +79,15 @@ impl AtomicFile {
     /// Flushes the data to disk and moves the file into place.
     pub fn commit(mut self) -> Result<(), FileError> {
         if let Some(file) = self.file.take() {
-            file.sync_all().map_err(|source| FileError::Write {
+            file.sync_all().map_err(|io| FileError::Write {
                 path: self.path.clone(),
-                source,
+                io,
             })?;
         }
-        std::fs::rename(&self.tmp, &self.path).map_err(|source| FileError::Rename {
+        std::fs::rename(&self.tmp, &self.path).map_err(|io| FileError::Rename {
             tmp: self.tmp.clone(),
             path: self.path.clone(),
-            source,
+            io,
         })?;
         // Renamed: nothing left to clean up.
         self.tmp = PathBuf::new();

@@ -29,3 +29,4 @@ pub mod render;
 pub mod replay;
 pub mod settings;
 pub mod simulate;
+pub mod timespec;

@@ -12,7 +12,6 @@
 
 use leakypick_core::Mac;
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Names the user gave to devices.
@@ -21,13 +20,13 @@ pub struct DeviceNames {
     names: HashMap<Mac, String>,
 }
 
-/// A names file that cannot be used, with the file and line.
-#[derive(Debug)]
+/// A names file that cannot be used, with the file and line (the message holds its
+/// cause).
+#[derive(Debug, thiserror::Error)]
 pub enum NamesError {
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read the names file {}: {io}", path.display())]
+    Read { path: PathBuf, io: std::io::Error },
+    #[error("{}:{line}: {message}", path.display())]
     Line {
         path: PathBuf,
         line: usize,
@@ -35,38 +34,26 @@ pub enum NamesError {
     },
 }
 
-impl fmt::Display for NamesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NamesError::Read { path, source } => {
-                write!(f, "cannot read the names file {}: {source}", path.display())
-            }
-            NamesError::Line {
-                path,
-                line,
-                message,
-            } => {
-                write!(f, "{}:{line}: {message}", path.display())
-            }
-        }
-    }
+/// A line of a names text that cannot be used (1-based line number and the problem).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct NamesLineError {
+    pub line: usize,
+    pub message: String,
 }
 
-impl std::error::Error for NamesError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            NamesError::Read { source, .. } => Some(source),
-            NamesError::Line { .. } => None,
-        }
+impl NamesLineError {
+    fn new(line: usize, message: String) -> NamesLineError {
+        NamesLineError { line, message }
     }
 }
 
 impl DeviceNames {
     /// Reads a names file.
     pub fn load(path: &Path) -> Result<DeviceNames, NamesError> {
-        let bytes = std::fs::read(path).map_err(|source| NamesError::Read {
+        let bytes = std::fs::read(path).map_err(|io| NamesError::Read {
             path: path.to_path_buf(),
-            source,
+            io,
         })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -76,15 +63,15 @@ impl DeviceNames {
                 message: "the file is not UTF-8 text".to_string(),
             }
         })?;
-        DeviceNames::parse(&text).map_err(|(line, message)| NamesError::Line {
+        DeviceNames::parse(&text).map_err(|e| NamesError::Line {
             path: path.to_path_buf(),
-            line,
-            message,
+            line: e.line,
+            message: e.message,
         })
     }
 
     /// Parses the text of a names file; an error gives the 1-based line and the problem.
-    pub fn parse(text: &str) -> Result<DeviceNames, (usize, String)> {
+    pub fn parse(text: &str) -> Result<DeviceNames, NamesLineError> {
         let mut names = HashMap::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -93,14 +80,23 @@ impl DeviceNames {
             }
             let split = line
                 .find(|c: char| c.is_whitespace() || c == ',' || c == ';')
-                .ok_or_else(|| (i + 1, format!("expected 'MAC NAME', found only '{line}'")))?;
+                .ok_or_else(|| {
+                    NamesLineError::new(i + 1, format!("expected 'MAC NAME', found only '{line}'"))
+                })?;
             let (mac_text, rest) = line.split_at(split);
-            let mac: Mac = mac_text.parse().map_err(|e| (i + 1, format!("{e}")))?;
+            let mac: Mac = mac_text
+                .parse()
+                .map_err(|e: leakypick_core::net::ParseMacError| {
+                    NamesLineError::new(i + 1, e.to_string())
+                })?;
             let name = rest
                 .trim_start_matches(|c: char| c.is_whitespace() || c == ',' || c == ';')
                 .trim();
             if name.is_empty() {
-                return Err((i + 1, format!("no name after the MAC address {mac}")));
+                return Err(NamesLineError::new(
+                    i + 1,
+                    format!("no name after the MAC address {mac}"),
+                ));
             }
             names.insert(mac, name.to_string());
         }
@@ -161,11 +157,11 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let e = DeviceNames::parse("68:db:f5:90:19:64 ok\nnot-a-mac name\n").unwrap_err();
-        assert_eq!(e.0, 2);
-        assert!(e.1.contains("not-a-mac"), "{}", e.1);
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("not-a-mac"), "{e}");
         let e = DeviceNames::parse("68:db:f5:90:19:64\n").unwrap_err();
-        assert_eq!(e.0, 1);
+        assert_eq!(e.line, 1);
         let e = DeviceNames::parse("68:db:f5:90:19:64 ,\n").unwrap_err();
-        assert!(e.1.contains("no name"), "{}", e.1);
+        assert!(e.message.contains("no name"), "{e}");
     }
 }

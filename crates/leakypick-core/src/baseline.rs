@@ -41,21 +41,34 @@ impl BaselineConfig {
     }
 
     /// Checks that the parameters make sense, naming the one that does not.
-    pub fn validate(&self) -> Result<(), &'static str> {
+    pub fn validate(&self) -> Result<(), BaselineConfigError> {
         if !(self.floor_bps.is_finite() && self.floor_bps >= 0.0) {
-            return Err("the baseline floor must be a non-negative rate");
+            return Err(BaselineConfigError::Floor);
         }
         if !(self.factor.is_finite() && self.factor > 0.0) {
-            return Err("the baseline factor must be a positive number");
+            return Err(BaselineConfigError::Factor);
         }
         if !(self.quantile > 0.0 && self.quantile < 1.0) {
-            return Err("the baseline quantile must be between 0 and 1");
+            return Err(BaselineConfigError::Quantile);
         }
         if !(self.half_life_windows.is_finite() && self.half_life_windows > 0.0) {
-            return Err("the baseline half-life must be a positive number of windows");
+            return Err(BaselineConfigError::HalfLife);
         }
         Ok(())
     }
+}
+
+/// Which baseline parameter is out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BaselineConfigError {
+    #[error("the baseline floor must be a non-negative rate")]
+    Floor,
+    #[error("the baseline factor must be a positive number")]
+    Factor,
+    #[error("the baseline quantile must be between 0 and 1")]
+    Quantile,
+    #[error("the baseline half-life must be a positive number of windows")]
+    HalfLife,
 }
 
 const BUCKETS_PER_OCTAVE: f64 = 4.0;
@@ -157,37 +170,40 @@ impl RateBaseline {
 
     /// Restores a state written by [`to_state`](Self::to_state), with the decay of
     /// `config`. Refuses text that is not such a state (names what is wrong).
-    pub fn from_state(config: &BaselineConfig, text: &str) -> Result<RateBaseline, String> {
+    pub fn from_state(
+        config: &BaselineConfig,
+        text: &str,
+    ) -> Result<RateBaseline, BaselineStateError> {
         let mut parts = text.split_ascii_whitespace();
         if parts.next() != Some("v1") {
-            return Err("not a baseline state (expected it to start with `v1`)".into());
+            return Err(BaselineStateError::Version);
         }
         let observed: u64 = parts
             .next()
             .and_then(|s| s.parse().ok())
-            .ok_or("the count of observed windows is missing or not a number")?;
+            .ok_or(BaselineStateError::Observed)?;
         let total: f64 = parts
             .next()
             .and_then(|s| s.parse().ok())
             .filter(|t: &f64| t.is_finite() && *t >= 0.0)
-            .ok_or("the total weight is missing or not a non-negative number")?;
+            .ok_or(BaselineStateError::Total)?;
         let mut b = RateBaseline::new(config);
         b.observed = observed;
         b.total = total;
         for p in parts {
             let (i, w) = p
                 .split_once(':')
-                .ok_or_else(|| format!("bucket `{p}` is not `index:weight`"))?;
+                .ok_or_else(|| BaselineStateError::Bucket(p.to_string()))?;
             let i: usize = i
                 .parse()
                 .ok()
                 .filter(|i| *i < BUCKETS)
-                .ok_or_else(|| format!("bucket index `{i}` is out of range"))?;
+                .ok_or_else(|| BaselineStateError::BucketIndex(i.to_string()))?;
             let w: f64 = w
                 .parse()
                 .ok()
                 .filter(|w: &f64| w.is_finite() && *w >= 0.0)
-                .ok_or_else(|| format!("bucket weight `{w}` is not a non-negative number"))?;
+                .ok_or_else(|| BaselineStateError::BucketWeight(w.to_string()))?;
             b.weights[i] = w;
         }
         Ok(b)
@@ -200,6 +216,23 @@ impl RateBaseline {
         }
         Some((config.factor * self.quantile(config.quantile)).max(config.floor_bps))
     }
+}
+
+/// Why a text is not a baseline state written by [`RateBaseline::to_state`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaselineStateError {
+    #[error("not a baseline state (expected it to start with `v1`)")]
+    Version,
+    #[error("the count of observed windows is missing or not a number")]
+    Observed,
+    #[error("the total weight is missing or not a non-negative number")]
+    Total,
+    #[error("bucket `{0}` is not `index:weight`")]
+    Bucket(String),
+    #[error("bucket index `{0}` is out of range")]
+    BucketIndex(String),
+    #[error("bucket weight `{0}` is not a non-negative number")]
+    BucketWeight(String),
 }
 
 #[cfg(test)]
@@ -284,7 +317,8 @@ mod tests {
     fn invalid_configs_are_named() {
         let mut c = cfg();
         c.quantile = 1.0;
-        assert!(c.validate().unwrap_err().contains("quantile"));
+        assert_eq!(c.validate(), Err(BaselineConfigError::Quantile));
+        assert!(c.validate().unwrap_err().to_string().contains("quantile"));
         assert!(cfg().validate().is_ok());
     }
 }

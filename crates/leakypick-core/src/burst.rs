@@ -18,7 +18,6 @@ use crate::time::Timestamp;
 /// A fast hash map with a fixed seed: keys are MAC and IP addresses, the maps are capped,
 /// and a fixed seed keeps the core free of randomness.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
-use std::fmt;
 
 /// Parameters of burst detection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,7 +77,7 @@ impl BurstConfig {
             return Err(BurstConfigError::MinWindows);
         }
         if let Some(b) = &self.baseline {
-            b.validate().map_err(BurstConfigError::Baseline)?;
+            b.validate()?;
         }
         Ok(())
     }
@@ -91,26 +90,17 @@ impl Default for BurstConfig {
 }
 
 /// Which burst parameter is out of range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BurstConfigError {
+    #[error("the window must be at least 1 microsecond")]
     Window,
+    #[error("the rate threshold must be a non-negative number")]
     Threshold,
+    #[error("the number of consecutive windows must be at least 1")]
     MinWindows,
-    Baseline(&'static str),
+    #[error(transparent)]
+    Baseline(#[from] crate::baseline::BaselineConfigError),
 }
-
-impl fmt::Display for BurstConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BurstConfigError::Window => "the window must be at least 1 microsecond",
-            BurstConfigError::Threshold => "the rate threshold must be a non-negative number",
-            BurstConfigError::MinWindows => "the number of consecutive windows must be at least 1",
-            BurstConfigError::Baseline(why) => why,
-        })
-    }
-}
-
-impl std::error::Error for BurstConfigError {}
 
 /// A sustained upload by one device.
 #[derive(Debug, Clone, PartialEq)]

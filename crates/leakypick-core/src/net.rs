@@ -45,20 +45,9 @@ impl fmt::Display for Mac {
 }
 
 /// Why a string is not a MAC address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a MAC address (expected six hex octets like 68:db:f5:90:19:64)")]
 pub struct ParseMacError(pub String);
-
-impl fmt::Display for ParseMacError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "'{}' is not a MAC address (expected six hex octets like 68:db:f5:90:19:64)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for ParseMacError {}
 
 impl FromStr for Mac {
     type Err = ParseMacError;

@@ -11,7 +11,6 @@
 
 use crate::stats::{self, AutoBinRule, AutoBins, StatsError, TestResult};
 use crate::time::Timestamp;
-use std::fmt;
 
 /// The test used to compare an idle and a probe window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,14 +121,9 @@ impl WindowSample {
 }
 
 /// Why a p-value is missing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct NoPValue(pub String);
-
-impl fmt::Display for NoPValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The outcome of comparing an idle and a probe window.
 #[derive(Debug, Clone, PartialEq)]

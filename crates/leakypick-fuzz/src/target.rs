@@ -5,11 +5,12 @@
 
 use leakypick_app::analyze::{analyze, AnalyzeOptions};
 use leakypick_app::capture::CaptureSource;
-use leakypick_app::compare::{compare_windows, Bound, CompareOptions, WindowSpec};
+use leakypick_app::compare::{compare_windows, CompareOptions, WindowSpec};
 use leakypick_app::evaluate::labels::{IntervalLabel, LabelOrigin, LabelSet};
 use leakypick_app::evaluate::{
     evaluate, BurstSweep, DeviceSelection, EvaluateOptions, StatConfig, StatSweep,
 };
+use leakypick_app::timespec::TimeSpec;
 use leakypick_core::eval::threshold_grid;
 use leakypick_core::probe::{ProbeConfig, ProbeTest};
 use leakypick_core::{decode, DestinationScope, DeviceKey, Timestamp};
@@ -137,8 +138,8 @@ pub fn exercise(name: &str, data: &Arc<[u8]>) -> Outcome {
     if let Some(device) = top {
         labels.intervals.push(IntervalLabel {
             device,
-            start: Bound::Relative(5 * SEC),
-            end: Bound::Relative(15 * SEC),
+            start: TimeSpec::AfterFirst(5 * SEC),
+            end: TimeSpec::AfterFirst(15 * SEC),
             kind: "voice".to_string(),
             origin: LabelOrigin {
                 file: "fuzz".to_string(),
@@ -178,16 +179,17 @@ pub fn exercise(name: &str, data: &Arc<[u8]>) -> Outcome {
         let opts = CompareOptions {
             device,
             idle: WindowSpec {
-                start: Bound::Relative(0),
-                end: Bound::Relative(10 * SEC),
+                start: TimeSpec::AfterFirst(0),
+                end: TimeSpec::AfterFirst(10 * SEC),
             },
             probe: WindowSpec {
-                start: Bound::Relative(10 * SEC),
-                end: Bound::Relative(20 * SEC),
+                start: TimeSpec::AfterFirst(10 * SEC),
+                end: TimeSpec::AfterFirst(20 * SEC),
             },
             tests: ProbeTest::ALL.to_vec(),
             config: ProbeConfig::paper(),
             scope: DestinationScope::All,
+            now: None,
         };
         if let Ok(Err(e)) = source(name, data).map(|s| compare_windows(vec![s], &opts)) {
             out.problems

@@ -3,93 +3,125 @@
 pub mod command;
 pub mod render;
 use crate::capture::{read_merged, CaptureError, CaptureSource, CaptureStats};
+use crate::render::human_time;
+use crate::timespec::{Forms, TimeError, TimeSpec};
 use leakypick_core::probe::{compare, Comparison, ProbeConfig, ProbeTest, WindowSample};
 use leakypick_core::{is_upload, DestinationScope, DeviceKey, Packet, Timestamp};
-use std::fmt;
 
-/// One end of a window: an absolute time, or an offset from the capture's first packet.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Bound {
-    Absolute(Timestamp),
-    /// Nanoseconds after the first packet.
-    Relative(i64),
-}
-
-impl Bound {
-    fn resolve(self, first: Timestamp) -> Timestamp {
-        match self {
-            Bound::Absolute(t) => t,
-            Bound::Relative(n) => Timestamp(first.0.saturating_add(n)),
-        }
-    }
-}
-
-/// A half-open time window `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A half-open time window `[start, end)`; each bound any form of [`TimeSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowSpec {
-    pub start: Bound,
-    pub end: Bound,
+    pub start: TimeSpec,
+    pub end: TimeSpec,
 }
 
-/// Why a window argument cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WindowSpecError(pub String);
-
-impl fmt::Display for WindowSpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why a window argument (`START,END`) cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowSpecError {
+    #[error(
+        "'{text}' is not a window: expected START,END, e.g. +0,+19, each bound {}",
+        Forms::ANY
+    )]
+    NoComma { text: String },
+    #[error("'{text}' is not a window: its {which}: {error}")]
+    Bound {
+        text: String,
+        which: &'static str,
+        error: TimeError,
+    },
+    #[error(
+        "'{text}' is not a window: the end '{end}' is not after the start '{start}' \
+         (expected START,END, e.g. +0,+19)"
+    )]
+    Backwards {
+        text: String,
+        start: String,
+        end: String,
+    },
 }
-
-impl std::error::Error for WindowSpecError {}
 
 impl std::str::FromStr for WindowSpec {
     type Err = WindowSpecError;
 
-    /// Parses `START,END`, each either epoch seconds (`1573893986.5`) or `+S`, seconds
-    /// after the first packet (`+20`).
+    /// Parses `START,END`, each bound any form of [`TimeSpec`]: epoch seconds
+    /// (`1573893986.5`), `+S` after the first packet (`+20`), RFC 3339, a date, or a
+    /// time ago (`2h`).
     fn from_str(s: &str) -> Result<WindowSpec, WindowSpecError> {
-        let err = |why: &str| {
-            WindowSpecError(format!(
-                "'{s}' is not a window: {why} (expected START,END in epoch seconds, or +S seconds after the first packet, e.g. +0,+19)"
-            ))
-        };
-        let (a, b) = s.split_once(',').ok_or_else(|| err("no comma"))?;
-        let parse = |t: &str| -> Result<Bound, WindowSpecError> {
-            let t = t.trim();
-            let (rel, num) = match t.strip_prefix('+') {
-                Some(rest) => (true, rest),
-                None => (false, t),
-            };
-            let secs: f64 = num
-                .parse()
-                .map_err(|_| err(&format!("'{t}' is not a number")))?;
-            let ts = Timestamp::from_secs_f64(secs)
-                .filter(|_| secs.is_finite())
-                .ok_or_else(|| err(&format!("'{t}' is out of range")))?;
-            if rel {
-                if secs < 0.0 {
-                    return Err(err("a relative time cannot be negative"));
-                }
-                Ok(Bound::Relative(ts.0))
-            } else {
-                Ok(Bound::Absolute(ts))
-            }
+        let text = s.trim();
+        let (a, b) = text
+            .split_once(',')
+            .ok_or_else(|| WindowSpecError::NoComma {
+                text: text.to_string(),
+            })?;
+        let bound = |which: &'static str, t: &str| {
+            TimeSpec::parse(t).map_err(|error| WindowSpecError::Bound {
+                text: text.to_string(),
+                which,
+                error,
+            })
         };
         let spec = WindowSpec {
-            start: parse(a)?,
-            end: parse(b)?,
+            start: bound("start", a)?,
+            end: bound("end", b)?,
         };
+        // Bounds of the same form can be checked now; mixed ones once resolved.
         let ordered = match (spec.start, spec.end) {
-            (Bound::Absolute(x), Bound::Absolute(y)) => x < y,
-            (Bound::Relative(x), Bound::Relative(y)) => x < y,
+            (TimeSpec::At(x), TimeSpec::At(y)) => x < y,
+            (TimeSpec::AfterFirst(x), TimeSpec::AfterFirst(y)) => x < y,
+            (TimeSpec::Ago(x), TimeSpec::Ago(y)) => x > y,
             _ => true,
         };
         if !ordered {
-            return Err(err("the end is not after the start"));
+            return Err(WindowSpecError::Backwards {
+                text: text.to_string(),
+                start: a.trim().to_string(),
+                end: b.trim().to_string(),
+            });
         }
         Ok(spec)
     }
+}
+
+impl WindowSpec {
+    /// The window's instants, given the capture's first packet and the wall clock.
+    pub fn resolve(
+        self,
+        first_packet: Option<Timestamp>,
+        now: Option<Timestamp>,
+    ) -> Result<(Timestamp, Timestamp), TimeError> {
+        Ok((
+            self.start.resolve(first_packet, now)?,
+            self.end.resolve(first_packet, now)?,
+        ))
+    }
+}
+
+/// Why `compare` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// A window that cannot be resolved (a time out of range, or a time ago without
+    /// the clock).
+    #[error("the {flag} window {window}: {error}")]
+    Window {
+        flag: &'static str,
+        window: String,
+        error: TimeError,
+    },
+    /// Bounds of different forms that, resolved, give an empty window.
+    #[error(
+        "the {flag} window {window} is empty: resolved, it runs from {} to {} UTC; give an \
+         end after the start",
+        human_time(*start),
+        human_time(*end)
+    )]
+    Empty {
+        flag: &'static str,
+        window: String,
+        start: Timestamp,
+        end: Timestamp,
+    },
 }
 
 /// What to compare.
@@ -104,6 +136,8 @@ pub struct CompareOptions {
     /// device sent, whatever its destination or protocol, as the paper does; `Cloud`
     /// keeps only its uploads to the cloud.
     pub scope: DestinationScope,
+    /// The wall clock, for bounds given as a time ago (`None`: such bounds fail).
+    pub now: Option<Timestamp>,
 }
 
 /// The result of `compare`: one comparison per requested test.
@@ -122,13 +156,35 @@ pub struct CompareReport {
     pub device_packets: u64,
 }
 
-/// Collects the device's frames in both windows and runs the tests.
+/// Collects the device's frames in both windows and runs the tests. Bounds after the
+/// first packet count from the first packet of the merged captures (from the epoch when
+/// there is none).
 pub fn compare_windows(
     sources: Vec<CaptureSource>,
     opts: &CompareOptions,
-) -> Result<CompareReport, CaptureError> {
-    let mut first: Option<Timestamp> = None;
-    let mut windows: Option<((Timestamp, Timestamp), (Timestamp, Timestamp))> = None;
+) -> Result<CompareReport, CompareError> {
+    type Windows = ((Timestamp, Timestamp), (Timestamp, Timestamp));
+    let resolve = |first: Timestamp| -> Result<Windows, CompareError> {
+        let one = |flag: &'static str, w: WindowSpec| {
+            let window = format!("{},{}", w.start, w.end);
+            match w.resolve(Some(first), opts.now) {
+                Ok((start, end)) if end <= start => Err(CompareError::Empty {
+                    flag,
+                    window,
+                    start,
+                    end,
+                }),
+                Ok(resolved) => Ok(resolved),
+                Err(error) => Err(CompareError::Window {
+                    flag,
+                    window,
+                    error,
+                }),
+            }
+        };
+        Ok((one("--idle", opts.idle)?, one("--probe", opts.probe)?))
+    };
+    let mut windows: Option<Result<Windows, CompareError>> = None;
     let mut idle = WindowSample::default();
     let mut probe = WindowSample::default();
     let mut device_packets = 0u64;
@@ -136,13 +192,10 @@ pub fn compare_windows(
     // MAC) that sends from that address, as `analyze` lists it.
     let mut resolved: Option<DeviceKey> = None;
     let capture = read_merged(sources, |p: &Packet| {
-        let f = *first.get_or_insert(p.ts);
-        let ((is, ie), (ps, pe)) = *windows.get_or_insert_with(|| {
-            (
-                (opts.idle.start.resolve(f), opts.idle.end.resolve(f)),
-                (opts.probe.start.resolve(f), opts.probe.end.resolve(f)),
-            )
-        });
+        let Ok(((is, ie), (ps, pe))) = windows.get_or_insert_with(|| resolve(p.ts)) else {
+            return;
+        };
+        let ((is, ie), (ps, pe)) = ((*is, *ie), (*ps, *pe));
         let sender = DeviceKey::sender(&p.meta);
         if let (DeviceKey::Ip(ip), None, Some(key @ DeviceKey::Mac(_))) =
             (opts.device, resolved, sender)
@@ -165,13 +218,7 @@ pub fn compare_windows(
             probe.push(p.ts, p.wire_len);
         }
     })?;
-    let (idle_w, probe_w) = windows.unwrap_or_else(|| {
-        let f = Timestamp(0);
-        (
-            (opts.idle.start.resolve(f), opts.idle.end.resolve(f)),
-            (opts.probe.start.resolve(f), opts.probe.end.resolve(f)),
-        )
-    });
+    let (idle_w, probe_w) = windows.unwrap_or_else(|| resolve(Timestamp(0)))?;
     let comparisons = opts
         .tests
         .iter()
@@ -205,15 +252,35 @@ mod tests {
     #[test]
     fn parses_windows() {
         let w: WindowSpec = "+0,+19.5".parse().unwrap();
-        assert_eq!(w.start, Bound::Relative(0));
-        assert_eq!(w.end, Bound::Relative(19_500_000_000));
+        assert_eq!(w.start, TimeSpec::AfterFirst(0));
+        assert_eq!(w.end, TimeSpec::AfterFirst(19_500_000_000));
         let w: WindowSpec = "1573893986,1573894000".parse().unwrap();
+        assert_eq!(w.start, TimeSpec::At(Timestamp(1_573_893_986_000_000_000)));
+        let w: WindowSpec = "2019-11-16T08:46:30Z, +19".parse().unwrap();
+        assert_eq!(w.start, TimeSpec::At(Timestamp(1_573_893_990_000_000_000)));
+        assert_eq!(w.end, TimeSpec::AfterFirst(19_000_000_000));
+        let w: WindowSpec = "2h,1h".parse().unwrap();
+        let now = Timestamp(10_000_000_000_000);
         assert_eq!(
-            w.start,
-            Bound::Absolute(Timestamp(1_573_893_986_000_000_000))
+            w.resolve(None, Some(now)),
+            Ok((
+                Timestamp(now.0 - 7_200_000_000_000),
+                Timestamp(now.0 - 3_600_000_000_000)
+            ))
         );
-        for bad in ["", "+5", "+5,+2", "a,b", "+1,+inf", "+-1,+2", "10,5"] {
+        for bad in [
+            "", "+5", "+5,+2", "a,b", "+1,+inf", "+-1,+2", "10,5", "1h,2h",
+        ] {
             assert!(bad.parse::<WindowSpec>().is_err(), "{bad} should fail");
         }
+        let e = "+5".parse::<WindowSpec>().unwrap_err().to_string();
+        assert!(e.contains("expected START,END, e.g. +0,+19"), "{e}");
+        let e = "+0,soon".parse::<WindowSpec>().unwrap_err().to_string();
+        assert!(
+            e.starts_with("'+0,soon' is not a window: its end: 'soon' is not a time"),
+            "{e}"
+        );
+        let e = "10,5".parse::<WindowSpec>().unwrap_err().to_string();
+        assert!(e.contains("the end '5' is not after the start '10'"), "{e}");
     }
 }

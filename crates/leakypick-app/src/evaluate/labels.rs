@@ -16,9 +16,10 @@
 //! - `mac` is the device's MAC address (an IP address for captures without MACs). It
 //!   must be a device seen in the capture; `evaluate` checks that.
 //! - `start` and `end` are epoch seconds with up to nine decimals (read exactly, not
-//!   through a float), `+S` seconds after the capture's first packet, or an RFC 3339
-//!   time with an offset (`2026-01-01T00:00:10.25Z`). The interval is `[start, end)`;
-//!   `end` may equal `start` (an instant), never precede it.
+//!   through a float), `+S` seconds after the capture's first packet, an RFC 3339 time
+//!   with an offset (`2026-01-01T00:00:10.25Z`) or a date (midnight UTC): the forms of
+//!   [`crate::timespec`] without a time ago. The interval is `[start, end)`; `end` may
+//!   equal `start` (an instant), never precede it.
 //! - `kind` is free text (`voice`, `motion`) and may be empty or left out.
 //! - A line with `start` and `end` both empty declares a device that was labelled and
 //!   never activated: it is evaluated (its detections are false alarms) although it
@@ -53,7 +54,7 @@
 //!   with one (the cameras' labels are the IFTTT log), so such lists are read in the
 //!   native CSV format.
 
-use crate::compare::Bound;
+use crate::timespec::{Forms, TimeSpec};
 use leakypick_core::{DeviceKey, Mac, Timestamp};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -84,7 +85,8 @@ impl fmt::Display for LabelOrigin {
 }
 
 /// A label file that cannot be used, naming the file and, where there is one, the line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {message}")]
 pub struct LabelError {
     pub origin: LabelOrigin,
     pub message: String,
@@ -109,21 +111,13 @@ impl LabelError {
     }
 }
 
-impl fmt::Display for LabelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.origin, self.message)
-    }
-}
-
-impl std::error::Error for LabelError {}
-
 /// One labelled activation whose times may still be relative to the capture's first
 /// packet (resolved by `evaluate`, which reads the capture).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntervalLabel {
     pub device: DeviceKey,
-    pub start: Bound,
-    pub end: Bound,
+    pub start: TimeSpec,
+    pub end: TimeSpec,
     pub kind: String,
     pub origin: LabelOrigin,
 }
@@ -189,17 +183,20 @@ impl LabelFormat {
     }
 }
 
-impl std::str::FromStr for LabelFormat {
-    type Err = String;
+/// A label format name that is not one of the importers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown label format '{0}' (choose native, ifttt or filename)")]
+pub struct UnknownLabelFormat(pub String);
 
-    fn from_str(s: &str) -> Result<LabelFormat, String> {
+impl std::str::FromStr for LabelFormat {
+    type Err = UnknownLabelFormat;
+
+    fn from_str(s: &str) -> Result<LabelFormat, UnknownLabelFormat> {
         match s {
             "native" | "csv" => Ok(LabelFormat::Native),
             "ifttt" => Ok(LabelFormat::Ifttt),
             "filename" | "file-name" => Ok(LabelFormat::FileName),
-            other => Err(format!(
-                "unknown label format '{other}' (choose native, ifttt or filename)"
-            )),
+            other => Err(UnknownLabelFormat(other.to_string())),
         }
     }
 }
@@ -218,8 +215,14 @@ fn read_text(path: &Path) -> Result<String, LabelError> {
     })
 }
 
-/// Parses a device identifier: a MAC address, or an IP address for captures without MACs.
-pub fn parse_device(s: &str) -> Result<DeviceKey, String> {
+/// A device identifier that is neither a MAC nor an IP address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is neither a MAC address (like 68:db:f5:90:19:64) nor an IP address")]
+pub struct BadDevice(pub String);
+
+/// Parses a device identifier: a MAC address, or an IP address for captures without MACs
+/// (`--device`, label files, device maps).
+pub fn parse_device(s: &str) -> Result<DeviceKey, BadDevice> {
     let s = s.trim();
     if let Ok(m) = s.parse::<Mac>() {
         return Ok(DeviceKey::Mac(m));
@@ -227,59 +230,7 @@ pub fn parse_device(s: &str) -> Result<DeviceKey, String> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(DeviceKey::Ip(ip));
     }
-    Err(format!(
-        "'{s}' is not a MAC address (like 68:db:f5:90:19:64) or an IP address"
-    ))
-}
-
-/// Parses a decimal number of seconds exactly into nanoseconds (at most nine decimals
-/// count; more are cut off). Floats would lose the nanoseconds of epoch times.
-fn parse_decimal_nanos(s: &str) -> Option<i64> {
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (int, frac) = match digits.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (digits, ""),
-    };
-    if (int.is_empty() && frac.is_empty())
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let secs: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut nanos: i64 = 0;
-    for (k, b) in frac.bytes().take(9).enumerate() {
-        nanos += i64::from(b - b'0') * 10i64.pow(8 - k as u32);
-    }
-    let total = secs
-        .checked_mul(Timestamp::NANOS_PER_SEC)?
-        .checked_add(nanos)?;
-    Some(if neg { -total } else { total })
-}
-
-/// Parses one label time: epoch seconds, `+S` after the first packet, or RFC 3339.
-pub fn parse_time(s: &str) -> Result<Bound, String> {
-    let s = s.trim();
-    if let Some(rel) = s.strip_prefix('+') {
-        return parse_decimal_nanos(rel)
-            .filter(|&n| n >= 0)
-            .map(Bound::Relative)
-            .ok_or_else(|| format!("'{s}' is not a time: expected +SECONDS after the first packet, like +20 or +20.5"));
-    }
-    if let Some(n) = parse_decimal_nanos(s) {
-        return Ok(Bound::Absolute(Timestamp(n)));
-    }
-    match s.parse::<jiff::Timestamp>() {
-        Ok(t) => i64::try_from(t.as_nanosecond())
-            .map(|n| Bound::Absolute(Timestamp(n)))
-            .map_err(|_| format!("'{s}' is out of range (years 1678-2262)")),
-        Err(_) => Err(format!(
-            "'{s}' is not a time: expected epoch seconds (1767225610.25), +SECONDS after the first packet (+20), or RFC 3339 (2026-01-01T00:00:10Z)"
-        )),
-    }
+    Err(BadDevice(s.to_string()))
 }
 
 /// Splits one line into CSV fields (quotes allowed, surrounding spaces trimmed).
@@ -287,7 +238,7 @@ pub fn parse_time(s: &str) -> Result<Bound, String> {
 /// Label files are read line by line rather than by one CSV reader over the whole file,
 /// because every error must name the line, and the `csv` crate does not count comment
 /// and blank lines in its positions.
-fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+fn csv_fields(line: &str) -> Result<Vec<String>, csv::Error> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -297,7 +248,7 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
     match reader.read_record(&mut record) {
         Ok(true) => Ok(record.iter().map(str::to_string).collect()),
         Ok(false) => Ok(Vec::new()),
-        Err(e) => Err(format!("not valid CSV: {e}")),
+        Err(e) => Err(e),
     }
 }
 
@@ -317,7 +268,8 @@ pub fn parse_native(file: &str, text: &str) -> Result<LabelSet, LabelError> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let owned = csv_fields(trimmed).map_err(|m| LabelError::at(file, line, m))?;
+        let owned = csv_fields(trimmed)
+            .map_err(|e| LabelError::at(file, line, format!("not valid CSV: {e}")))?;
         let fields: Vec<&str> = owned.iter().map(String::as_str).collect();
         if fields.iter().all(|f| f.is_empty()) {
             continue;
@@ -353,7 +305,8 @@ pub fn parse_native(file: &str, text: &str) -> Result<LabelSet, LabelError> {
                 ),
             ));
         }
-        let device = parse_device(fields[0]).map_err(|m| LabelError::at(file, line, m))?;
+        let device =
+            parse_device(fields[0]).map_err(|e| LabelError::at(file, line, e.to_string()))?;
         let origin = LabelOrigin {
             file: file.to_string(),
             line,
@@ -373,14 +326,17 @@ pub fn parse_native(file: &str, text: &str) -> Result<LabelSet, LabelError> {
             }
             (false, false) => {}
         }
-        let start =
-            parse_time(fields[1]).map_err(|m| LabelError::at(file, line, format!("start: {m}")))?;
-        let end =
-            parse_time(fields[2]).map_err(|m| LabelError::at(file, line, format!("end: {m}")))?;
+        // A time ago would change with every run: not in a file.
+        let time = |which: &str, text: &str| {
+            TimeSpec::parse_as(text, Forms::IN_CAPTURE)
+                .map_err(|e| LabelError::at(file, line, format!("{which}: {e}")))
+        };
+        let start = time("start", fields[1])?;
+        let end = time("end", fields[2])?;
         // Times of the same kind can be checked now; mixed ones once the capture is read.
         let before = match (start, end) {
-            (Bound::Absolute(a), Bound::Absolute(b)) => b < a,
-            (Bound::Relative(a), Bound::Relative(b)) => b < a,
+            (TimeSpec::At(a), TimeSpec::At(b)) => b < a,
+            (TimeSpec::AfterFirst(a), TimeSpec::AfterFirst(b)) => b < a,
             _ => false,
         };
         if before {
@@ -427,6 +383,31 @@ pub fn native_line(device: DeviceKey, start: Timestamp, end: Timestamp, kind: &s
     format!("{device},{},{},{kind}", t(start), t(end))
 }
 
+/// A device map (`--device-map`) that cannot be used; the message names the entry.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceMapError {
+    #[error(
+        "'{0}' is not a device map entry: expected NAME=MAC, like blink-cam-01=f4:b8:5e:ff:2b:1b"
+    )]
+    NotAnEntry(String),
+    #[error("'{0}' has no name before '='")]
+    NoName(String),
+    #[error("'{entry}': {device}")]
+    Device { entry: String, device: BadDevice },
+    #[error("the device map is empty: expected NAME=MAC entries")]
+    Empty,
+    #[error("cannot read the device map {}: {io}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        io: std::io::Error,
+    },
+    #[error("{}: {error}", path.display())]
+    InFile {
+        path: std::path::PathBuf,
+        error: Box<DeviceMapError>,
+    },
+}
+
 /// Names of devices in a label source (camera names in an IFTTT log) mapped to devices.
 ///
 /// Text form: `name=MAC` entries separated by commas or newlines; `#` starts a comment.
@@ -438,33 +419,41 @@ pub struct DeviceMap {
 
 impl DeviceMap {
     /// Parses the text form; an error names the entry.
-    pub fn parse(text: &str) -> Result<DeviceMap, String> {
+    pub fn parse(text: &str) -> Result<DeviceMap, DeviceMapError> {
         let mut map = BTreeMap::new();
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or("");
             for entry in line.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-                let (name, dev) = entry.split_once('=').ok_or_else(|| {
-                    format!("'{entry}' is not a device map entry: expected NAME=MAC, like blink-cam-01=f4:b8:5e:ff:2b:1b")
-                })?;
+                let (name, dev) = entry
+                    .split_once('=')
+                    .ok_or_else(|| DeviceMapError::NotAnEntry(entry.to_string()))?;
                 let name = name.trim();
                 if name.is_empty() {
-                    return Err(format!("'{entry}' has no name before '='"));
+                    return Err(DeviceMapError::NoName(entry.to_string()));
                 }
-                let dev = parse_device(dev).map_err(|m| format!("'{entry}': {m}"))?;
+                let dev = parse_device(dev).map_err(|device| DeviceMapError::Device {
+                    entry: entry.to_string(),
+                    device,
+                })?;
                 map.insert(name.to_string(), dev);
             }
         }
         if map.is_empty() {
-            return Err("the device map is empty: expected NAME=MAC entries".to_string());
+            return Err(DeviceMapError::Empty);
         }
         Ok(DeviceMap { map })
     }
 
     /// Reads a device map from a file (same text form; one entry per line is usual).
-    pub fn load(path: &Path) -> Result<DeviceMap, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the device map {}: {e}", path.display()))?;
-        DeviceMap::parse(&text).map_err(|m| format!("{}: {m}", path.display()))
+    pub fn load(path: &Path) -> Result<DeviceMap, DeviceMapError> {
+        let text = std::fs::read_to_string(path).map_err(|io| DeviceMapError::Read {
+            path: path.to_path_buf(),
+            io,
+        })?;
+        DeviceMap::parse(&text).map_err(|e| DeviceMapError::InFile {
+            path: path.to_path_buf(),
+            error: Box::new(e),
+        })
     }
 
     /// A map with one entry.
@@ -489,7 +478,7 @@ impl DeviceMap {
 /// (`/usr/share/zoneinfo`) or, when the system has none, in the copy of the IANA
 /// database built into leakypick, so a clean machine works too; a POSIX TZ rule
 /// (`EST5EDT,M3.2.0,M11.1.0`); `UTC`; or a fixed offset (`-05:00`).
-pub fn time_zone(name: &str) -> Result<jiff::tz::TimeZone, String> {
+pub fn time_zone(name: &str) -> Result<jiff::tz::TimeZone, UnknownTimeZone> {
     let name = name.trim();
     if name.eq_ignore_ascii_case("utc") || name == "Z" {
         return Ok(jiff::tz::TimeZone::UTC);
@@ -503,10 +492,16 @@ pub fn time_zone(name: &str) -> Result<jiff::tz::TimeZone, String> {
     if let Ok(tz) = jiff::tz::TimeZone::posix(name) {
         return Ok(tz);
     }
-    Err(format!(
-        "unknown time zone '{name}': expected an IANA name (America/New_York), a POSIX TZ rule (EST5EDT,M3.2.0,M11.1.0), UTC, or an offset (-05:00)"
-    ))
+    Err(UnknownTimeZone(name.to_string()))
 }
+
+/// A time zone that is not an IANA name, a POSIX rule, UTC or an offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown time zone '{0}': expected an IANA name (America/New_York), a POSIX TZ rule \
+     (EST5EDT,M3.2.0,M11.1.0), UTC, or an offset (-05:00)"
+)]
+pub struct UnknownTimeZone(pub String);
 
 fn parse_fixed_offset(s: &str) -> Option<jiff::tz::TimeZone> {
     let (sign, rest) = match s.as_bytes().first()? {
@@ -554,7 +549,8 @@ pub fn parse_ifttt(
         if raw.trim().is_empty() {
             continue;
         }
-        let record = csv_fields(raw.trim()).map_err(|m| LabelError::at(file, line, m))?;
+        let record = csv_fields(raw.trim())
+            .map_err(|e| LabelError::at(file, line, format!("not valid CSV: {e}")))?;
         if record.len() != 3 {
             return Err(LabelError::at(
                 file,
@@ -601,8 +597,8 @@ pub fn parse_ifttt(
         }
         set.intervals.push(IntervalLabel {
             device,
-            start: Bound::Absolute(start),
-            end: Bound::Absolute(Timestamp(start.0 + 60 * Timestamp::NANOS_PER_SEC)),
+            start: TimeSpec::At(start),
+            end: TimeSpec::At(Timestamp(start.0 + 60 * Timestamp::NANOS_PER_SEC)),
             kind,
             origin: LabelOrigin {
                 file: file.to_string(),
@@ -722,13 +718,10 @@ mod tests {
         let set = parse_native("l.csv", &text).unwrap();
         assert_eq!(set.intervals.len(), 2);
         let a = &set.intervals[0];
-        assert_eq!(
-            a.start,
-            Bound::Absolute(Timestamp(1_767_225_610_250_000_000))
-        );
-        assert_eq!(a.end, Bound::Absolute(Timestamp(1_767_225_615_870_000_000)));
+        assert_eq!(a.start, TimeSpec::At(Timestamp(1_767_225_610_250_000_000)));
+        assert_eq!(a.end, TimeSpec::At(Timestamp(1_767_225_615_870_000_000)));
         assert_eq!((a.kind.as_str(), a.origin.line), ("voice", 3));
-        assert_eq!(set.intervals[1].start, Bound::Relative(20 * S));
+        assert_eq!(set.intervals[1].start, TimeSpec::AfterFirst(20 * S));
         assert_eq!(set.intervals[1].kind, "");
         assert_eq!(set.intervals[1].origin.to_string(), "l.csv:6");
         assert_eq!(set.idle_devices.len(), 1);
@@ -761,7 +754,7 @@ mod tests {
             (
                 format!("{h}68:db:f5:00:00:01,+5,+6\nzz:db,+1,+2\n"),
                 3,
-                "not a MAC",
+                "neither a MAC",
             ),
             (
                 format!("{h}68:db:f5:00:00:01,yesterday,+2\n"),
@@ -799,18 +792,30 @@ mod tests {
 
     #[test]
     fn times() {
-        assert_eq!(parse_time("+0.5"), Ok(Bound::Relative(S / 2)));
+        let parse_time = |s: &str| TimeSpec::parse_as(s, Forms::IN_CAPTURE);
+        assert_eq!(parse_time("+0.5"), Ok(TimeSpec::AfterFirst(S / 2)));
         assert_eq!(
             parse_time("1.000000001"),
-            Ok(Bound::Absolute(Timestamp(S + 1)))
+            Ok(TimeSpec::At(Timestamp(S + 1)))
         );
         assert_eq!(
             parse_time("2021-03-15T15:30:00Z"),
-            Ok(Bound::Absolute(Timestamp(1_615_822_200 * S)))
+            Ok(TimeSpec::At(Timestamp(1_615_822_200 * S)))
         );
         assert!(parse_time("+-1").is_err());
         assert!(parse_time("1e3").is_err());
         assert!(parse_time(".").is_err());
+        assert_eq!(
+            parse_time("2021-03-15"),
+            Ok(TimeSpec::At(Timestamp(1_615_766_400 * S)))
+        );
+        let e = parse_native(
+            "l.csv",
+            &format!("{NATIVE_HEADER}\n68:db:f5:00:00:01,2h,1h\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("l.csv:2: start: '2h' is a time ago"), "{e}");
     }
 
     #[test]
@@ -826,16 +831,16 @@ mod tests {
         // 13:18 EST (UTC-5) = 18:18 UTC = 1615227480.
         assert_eq!(
             set.intervals[0].start,
-            Bound::Absolute(Timestamp(1_615_227_480 * S))
+            TimeSpec::At(Timestamp(1_615_227_480 * S))
         );
         assert_eq!(
             set.intervals[0].end,
-            Bound::Absolute(Timestamp(1_615_227_540 * S))
+            TimeSpec::At(Timestamp(1_615_227_540 * S))
         );
         // 11:30 EDT (UTC-4, after 14 March) = 15:30 UTC = 1615822200.
         assert_eq!(
             set.intervals[1].start,
-            Bound::Absolute(Timestamp(1_615_822_200 * S))
+            TimeSpec::At(Timestamp(1_615_822_200 * S))
         );
         assert_eq!(set.intervals[1].kind, "motion");
         assert_eq!(set.intervals[1].origin.line, 3);

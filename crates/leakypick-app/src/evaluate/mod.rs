@@ -24,8 +24,8 @@ pub mod render;
 pub mod report;
 
 use crate::capture::{read_merged, CaptureError, CaptureSource, CaptureStats};
-use crate::compare::Bound;
 use crate::evaluate::labels::{CountLabel, LabelError, LabelOrigin, LabelSet};
+use crate::timespec::TimeSpec;
 use leakypick_core::eval::pairs::PairSet;
 use leakypick_core::eval::{
     count_clusters, match_events, slot_confusion, threshold_grid, window_pairs, Activation,
@@ -35,7 +35,6 @@ use leakypick_core::eval::{
 use leakypick_core::probe::{ProbeConfig, ProbeTest};
 use leakypick_core::{is_upload, BurstConfig, DestinationScope, DeviceKey, Packet, Timestamp};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 
 const SEC: i64 = Timestamp::NANOS_PER_SEC;
 
@@ -160,43 +159,14 @@ impl Default for EvaluateOptions {
 }
 
 /// Why an evaluation could not run.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    Capture(CaptureError),
-    Labels(LabelError),
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Labels(#[from] LabelError),
+    #[error("{0}")]
     Options(String),
-}
-
-impl fmt::Display for EvalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EvalError::Capture(e) => e.fmt(f),
-            EvalError::Labels(e) => e.fmt(f),
-            EvalError::Options(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for EvalError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            EvalError::Capture(e) => Some(e),
-            EvalError::Labels(e) => Some(e),
-            EvalError::Options(_) => None,
-        }
-    }
-}
-
-impl From<CaptureError> for EvalError {
-    fn from(e: CaptureError) -> Self {
-        EvalError::Capture(e)
-    }
-}
-
-impl From<LabelError> for EvalError {
-    fn from(e: LabelError) -> Self {
-        EvalError::Labels(e)
-    }
 }
 
 /// A labelled activation with the label line it came from.
@@ -717,9 +687,10 @@ fn resolve_devices(
     seen: &HashMap<DeviceKey, Seen>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<EvalDevice>, EvalError> {
-    let resolve = |b: Bound| match b {
-        Bound::Absolute(t) => t,
-        Bound::Relative(n) => Timestamp(origin.0.saturating_add(n)),
+    // Labels hold no time ago (refused when read): the clock is never needed.
+    let resolve = |t: TimeSpec, at: &LabelOrigin| {
+        t.resolve(Some(origin), None)
+            .map_err(|e| LabelError::new(at.clone(), e.to_string()))
     };
     let unknown = |device: DeviceKey, origin: &LabelOrigin| {
         LabelError::new(
@@ -741,7 +712,7 @@ fn resolve_devices(
         let s = seen
             .get(&l.device)
             .ok_or_else(|| unknown(l.device, &l.origin))?;
-        let (start, end) = (resolve(l.start), resolve(l.end));
+        let (start, end) = (resolve(l.start, &l.origin)?, resolve(l.end, &l.origin)?);
         if end < start {
             return Err(LabelError::new(
                 l.origin.clone(),

@@ -4,8 +4,10 @@
 use super::render::{write_device_name, write_devices, write_events};
 use super::{default_data_dir, OpenMode, Store};
 use crate::error::{Error, Result};
+use crate::process::wall_clock;
 use crate::render::Format;
-use leakypick_core::{DeviceKey, Timestamp};
+use crate::timespec::TimeSpec;
+use leakypick_core::DeviceKey;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -44,13 +46,17 @@ pub fn devices(data_dir: Option<&Path>, format: Format, out: &mut dyn Write) -> 
     Ok(out.flush()?)
 }
 
-/// `leakypick events [--since T]`.
+/// `leakypick events [--since T]`; a time ago counts back from the wall clock.
 pub fn events(
     data_dir: Option<&Path>,
-    since: Option<Timestamp>,
+    since: Option<TimeSpec>,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let since = since
+        .map(|t| t.resolve(None, Some(wall_clock())))
+        .transpose()
+        .map_err(|e| Error::usage(format!("--since: {e}")))?;
     let events = open_for_reading(data_dir)?.detections(since)?;
     write_events(out, &events, format)?;
     Ok(out.flush()?)

@@ -175,20 +175,6 @@ pub fn default_data_dir() -> Option<PathBuf> {
     var("HOME").map(|h| h.join(".local/share/leakypick"))
 }
 
-/// Parses a `--since` time: epoch seconds (`1700000000`, `1700000000.5`) or an RFC 3339
-/// time (`2024-05-01T12:00:00Z`).
-pub fn parse_time(s: &str) -> Result<Timestamp, String> {
-    if let Ok(secs) = s.parse::<f64>() {
-        return Timestamp::from_secs_f64(secs).ok_or_else(|| format!("time out of range: {s}"));
-    }
-    let t: jiff::Timestamp = s.parse().map_err(|_| {
-        format!("cannot read the time '{s}': give epoch seconds or an RFC 3339 time like 2024-05-01T12:00:00Z")
-    })?;
-    i64::try_from(t.as_nanosecond())
-        .map(Timestamp)
-        .map_err(|_| format!("time out of range: {s}"))
-}
-
 /// The start of the minute that contains `t`.
 pub fn minute_start(t: Timestamp) -> Timestamp {
     Timestamp(t.0.div_euclid(NANOS_PER_MINUTE) * NANOS_PER_MINUTE)

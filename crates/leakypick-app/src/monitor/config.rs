@@ -11,7 +11,6 @@ use leakypick_core::baseline::BaselineConfig;
 use leakypick_core::{BurstConfig, DestinationScope, Mac};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -248,7 +247,8 @@ pub struct LoggingConfig {
 }
 
 /// A setting out of range, found by [`Config::validate`]: the key path and the problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{}`: {message}", dotted(.path))]
 pub struct InvalidSetting {
     /// Path segments, e.g. `["alerts", "mqtt", "port"]`.
     pub path: Vec<String>,
@@ -269,23 +269,14 @@ impl InvalidSetting {
     }
 }
 
-impl fmt::Display for InvalidSetting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}`: {}", self.key(), self.message)
-    }
-}
-
-impl std::error::Error for InvalidSetting {}
-
-/// A configuration file that cannot be used.
-#[derive(Debug)]
+/// A configuration file that cannot be used (the message holds its cause).
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read the config file {}: {io}", path.display())]
+    Read { path: PathBuf, io: std::io::Error },
     /// A problem at a place in the file. `key` is the dotted path when known (a syntax
     /// error may have none); `line` and `column` are 1-based.
+    #[error("{file}:{line}:{column}: {}{message}", key_prefix(key.as_deref()))]
     Invalid {
         file: String,
         line: usize,
@@ -311,49 +302,17 @@ impl ConfigError {
     }
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::Read { path, source } => {
-                write!(
-                    f,
-                    "cannot read the config file {}: {source}",
-                    path.display()
-                )
-            }
-            ConfigError::Invalid {
-                file,
-                line,
-                column,
-                key: Some(key),
-                message,
-            } => write!(f, "{file}:{line}:{column}: `{key}`: {message}"),
-            ConfigError::Invalid {
-                file,
-                line,
-                column,
-                key: None,
-                message,
-            } => write!(f, "{file}:{line}:{column}: {message}"),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ConfigError::Read { source, .. } => Some(source),
-            ConfigError::Invalid { .. } => None,
-        }
-    }
+/// "`KEY`: " when the key is known.
+fn key_prefix(key: Option<&str>) -> String {
+    key.map(|k| format!("`{k}`: ")).unwrap_or_default()
 }
 
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|io| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            io,
         })?;
         Config::parse(&path.display().to_string(), &text)
     }

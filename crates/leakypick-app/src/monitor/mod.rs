@@ -54,7 +54,6 @@ use leakypick_core::{
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -160,23 +159,14 @@ pub struct MonitorSummary {
     pub lost_detections: u64,
 }
 
-/// Why the monitor stopped with an error.
-#[derive(Debug)]
+/// Why the monitor stopped with an error (the message holds its cause).
+#[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
+    #[error("capture: {0}")]
     Source(SourceError),
+    #[error("history: {0}")]
     Store(StoreError),
 }
-
-impl fmt::Display for MonitorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MonitorError::Source(e) => write!(f, "capture: {e}"),
-            MonitorError::Store(e) => write!(f, "history: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for MonitorError {}
 
 impl From<StoreError> for MonitorError {
     fn from(e: StoreError) -> Self {

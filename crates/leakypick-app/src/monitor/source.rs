@@ -9,7 +9,6 @@
 use crate::capture::{CaptureError, CaptureSource, Frame};
 use leakypick_core::time::Timestamp;
 use leakypick_core::LinkType;
-use std::fmt;
 use std::time::{Duration, Instant};
 
 /// One step of a frame source.
@@ -39,7 +38,8 @@ pub struct DropStats {
 }
 
 /// A failure that retrying cannot fix: the monitor stops with this message.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}{}", hint_line(.hint))]
 pub struct SourceError {
     /// The interface or file.
     pub source_name: String,
@@ -48,17 +48,12 @@ pub struct SourceError {
     pub hint: Option<String>,
 }
 
-impl fmt::Display for SourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.source_name, self.message)?;
-        if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
-        }
-        Ok(())
-    }
+/// The hint of a [`SourceError`] on its own line, or nothing.
+fn hint_line(hint: &Option<String>) -> String {
+    hint.as_ref()
+        .map(|h| format!("\n  hint: {h}"))
+        .unwrap_or_default()
 }
-
-impl std::error::Error for SourceError {}
 
 fn read_error(name: &str, e: CaptureError) -> SourceError {
     SourceError {

@@ -460,9 +460,9 @@ fn check_user_wav(path: &Path) -> Result<f64, AudioError> {
             path: path.to_path_buf(),
         });
     }
-    let info = wav_info(path).map_err(|detail| AudioError::BadWav {
+    let info = wav_info(path).map_err(|e| AudioError::BadWav {
         path: path.to_path_buf(),
-        detail,
+        detail: e.to_string(),
     })?;
     if info.frames == 0 {
         return Err(AudioError::EmptyWav {
@@ -497,24 +497,36 @@ struct WavInfo {
     seconds: f64,
 }
 
+/// Why a WAV file cannot be read (the detail of [`AudioError::BadWav`] and
+/// [`AudioError::Speech`]).
+#[derive(Debug, thiserror::Error)]
+enum WavError {
+    #[error("{0}")]
+    Hound(hound::Error),
+    #[error("no channels or a sample rate of 0")]
+    NoAudioFormat,
+    #[error("damaged after {samples} samples: {error}")]
+    Damaged { samples: u64, error: hound::Error },
+}
+
 /// Opens a WAV file with hound and reads every sample (so a file cut short is caught).
-fn wav_info(path: &Path) -> Result<WavInfo, String> {
-    let mut reader = hound::WavReader::open(path).map_err(|e| e.to_string())?;
+fn wav_info(path: &Path) -> Result<WavInfo, WavError> {
+    let mut reader = hound::WavReader::open(path).map_err(WavError::Hound)?;
     let spec = reader.spec();
     if spec.channels == 0 || spec.sample_rate == 0 {
-        return Err("no channels or a sample rate of 0".to_string());
+        return Err(WavError::NoAudioFormat);
     }
     let mut samples: u64 = 0;
     match spec.sample_format {
         hound::SampleFormat::Int => {
             for s in reader.samples::<i32>() {
-                s.map_err(|e| format!("damaged after {samples} samples: {e}"))?;
+                s.map_err(|error| WavError::Damaged { samples, error })?;
                 samples += 1;
             }
         }
         hound::SampleFormat::Float => {
             for s in reader.samples::<f32>() {
-                s.map_err(|e| format!("damaged after {samples} samples: {e}"))?;
+                s.map_err(|error| WavError::Damaged { samples, error })?;
                 samples += 1;
             }
         }

@@ -181,8 +181,8 @@ pub fn run(cmd: &ProbeCommand, out: &mut dyn Write) -> Result<()> {
     let play: Arc<super::PlayFn> = Arc::new(move |name: &str| {
         let sound = by_name
             .get(name)
-            .ok_or_else(|| format!("unknown probe {name}"))?;
-        audio::play(sound, &play_audio).map_err(|e| e.to_string())
+            .ok_or_else(|| super::PlayError::UnknownProbe(name.to_string()))?;
+        Ok(audio::play(sound, &play_audio)?)
     });
     let per_probe = plan.settle + plan.idle + plan.window;
     log::info!(

@@ -5,29 +5,26 @@ use crate::render::secs;
 use leakypick_core::session::{Attempt, Window};
 use leakypick_core::time::Timestamp;
 use serde_json::{json, Value};
-use std::fmt;
 use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
-/// A probe log that cannot be used, with the file and line.
-#[derive(Debug)]
+/// A probe log that cannot be used, with the file and line (0: the whole file).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", place(file, *line))]
 pub struct ProbeLogError {
     pub file: PathBuf,
     pub line: usize,
     pub message: String,
 }
 
-impl fmt::Display for ProbeLogError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
-        }
+/// `FILE` or `FILE:LINE`.
+fn place(file: &Path, line: usize) -> String {
+    if line == 0 {
+        file.display().to_string()
+    } else {
+        format!("{}:{line}", file.display())
     }
 }
-
-impl std::error::Error for ProbeLogError {}
 
 fn ts(v: f64) -> Option<Timestamp> {
     Timestamp::from_secs_f64(v)

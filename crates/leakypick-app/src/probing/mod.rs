@@ -18,7 +18,7 @@ pub mod render;
 pub mod schedule;
 
 pub use log::{attempt_json, read_probe_log, ProbeLogError};
-pub use schedule::{local_minute_now, schedule_blocks, DailySpan};
+pub use schedule::{local_minute_now, schedule_blocks, DailySpan, DailySpanError};
 
 use crate::capture::{read_merged, CaptureError, CaptureSource, CaptureStats};
 use crate::monitor::source::{FrameSource, Pull, SourceError};
@@ -29,7 +29,6 @@ use leakypick_core::session::{
 };
 use leakypick_core::time::Timestamp;
 use leakypick_core::{decode, DeviceKey, Packet};
-use std::fmt;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -114,7 +113,17 @@ impl Default for SessionPlan {
 }
 
 /// Plays the probe named by the argument; returns its wall-clock start and end.
-pub type PlayFn = dyn Fn(&str) -> Result<(Timestamp, Timestamp), String> + Send + Sync;
+pub type PlayFn = dyn Fn(&str) -> Result<(Timestamp, Timestamp), PlayError> + Send + Sync;
+
+/// Why a probe could not be played.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayError {
+    /// The session asked for a probe the player does not have.
+    #[error("unknown probe `{0}`")]
+    UnknownProbe(String),
+    #[error(transparent)]
+    Audio(#[from] audio::AudioError),
+}
 
 /// Progress of a live session, for the user and the log.
 #[derive(Debug, Clone)]
@@ -135,36 +144,19 @@ pub enum SessionEvent {
 }
 
 /// Why a live session stopped early.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SessionError {
+    #[error("capture: {0}")]
     Source(SourceError),
     /// Playing a probe failed: the session is abandoned (no verdicts from a probe that
     /// was not heard).
-    Play {
-        probe: String,
-        message: String,
-    },
+    #[error("playing probe `{probe}` failed: {error}; the session was abandoned")]
+    Play { probe: String, error: PlayError },
+    #[error("cannot write the probe log: {0}")]
     Log(io::Error),
+    #[error("stopped before the session ended")]
     Stopped,
 }
-
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SessionError::Source(e) => write!(f, "capture: {e}"),
-            SessionError::Play { probe, message } => {
-                write!(
-                    f,
-                    "playing probe `{probe}` failed: {message}; the session was abandoned"
-                )
-            }
-            SessionError::Log(e) => write!(f, "cannot write the probe log: {e}"),
-            SessionError::Stopped => write!(f, "stopped before the session ended"),
-        }
-    }
-}
-
-impl std::error::Error for SessionError {}
 
 use crate::process::wall_clock;
 
@@ -274,10 +266,10 @@ pub fn run_session(
             for r in rx.try_iter() {
                 match r {
                     Ok(p) => plays.push(p),
-                    Err(message) => {
+                    Err(error) => {
                         return Err(SessionError::Play {
                             probe: probe.clone(),
-                            message,
+                            error,
                         })
                     }
                 }

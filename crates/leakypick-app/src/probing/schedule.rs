@@ -11,11 +11,20 @@ pub struct DailySpan {
     pub to: u16,
 }
 
-impl std::str::FromStr for DailySpan {
-    type Err = String;
+/// Why a text is not a [`DailySpan`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DailySpanError {
+    #[error("`{0}` is not a daily span like 09:00-17:30 (24-hour local time)")]
+    NotASpan(String),
+    #[error("`{0}` is empty: start and end are the same")]
+    Empty(String),
+}
 
-    fn from_str(s: &str) -> Result<DailySpan, String> {
-        let bad = || format!("`{s}` is not a daily span like 09:00-17:30 (24-hour local time)");
+impl std::str::FromStr for DailySpan {
+    type Err = DailySpanError;
+
+    fn from_str(s: &str) -> Result<DailySpan, DailySpanError> {
+        let bad = || DailySpanError::NotASpan(s.to_string());
         let (a, b) = s.split_once('-').ok_or_else(bad)?;
         let minutes = |t: &str| -> Option<u16> {
             let (h, m) = t.trim().split_once(':')?;
@@ -24,7 +33,7 @@ impl std::str::FromStr for DailySpan {
         };
         let (from, to) = (minutes(a).ok_or_else(bad)?, minutes(b).ok_or_else(bad)?);
         if from == to {
-            return Err(format!("`{s}` is empty: start and end are the same"));
+            return Err(DailySpanError::Empty(s.to_string()));
         }
         Ok(DailySpan { from, to })
     }

@@ -3,11 +3,12 @@
 //! Both files are written through [`AtomicFile`]s: an existing capture or labels file
 //! is replaced only by a complete new one, and nothing is left behind on failure.
 
-use super::{parse_device_spec, parse_duration, parse_start, render::write_simulation};
+use super::{parse_device_spec, parse_duration, render::write_simulation};
 use super::{simulate, SimulateOptions};
 use crate::error::{Error, Result};
 use crate::files::{check_distinct, AtomicFile};
 use crate::render::Format;
+use crate::timespec::TimeSpec;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -32,19 +33,19 @@ pub struct SimulateCommand {
 /// Runs `simulate`. The summary goes to `out`, or to `err` when the capture itself
 /// goes to standard output.
 pub fn run(cmd: &SimulateCommand, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-    let spec_err = |flag: &str, e: super::SpecError| Error::usage(format!("{flag}: {e}"));
+    let spec_err = |flag: &str, e: &dyn std::fmt::Display| Error::usage(format!("{flag}: {e}"));
     let mut opts = SimulateOptions {
-        devices: parse_device_spec(&cmd.devices).map_err(|e| spec_err("--devices", e))?,
-        duration_ns: parse_duration(&cmd.duration).map_err(|e| spec_err("--duration", e))?,
+        devices: parse_device_spec(&cmd.devices).map_err(|e| spec_err("--devices", &e))?,
+        duration_ns: parse_duration(&cmd.duration).map_err(|e| spec_err("--duration", &e))?,
         seed: cmd.seed,
         snaplen: cmd.snaplen,
         ..SimulateOptions::default()
     };
     if let Some(start) = &cmd.start {
-        opts.start = parse_start(start).map_err(|e| spec_err("--start", e))?;
+        opts.start = TimeSpec::parse_instant(start).map_err(|e| spec_err("--start", &e))?;
     }
     if let Some(gap) = &cmd.min_gap {
-        opts.min_gap_ns = parse_duration(gap).map_err(|e| spec_err("--min-gap", e))?;
+        opts.min_gap_ns = parse_duration(gap).map_err(|e| spec_err("--min-gap", &e))?;
     }
     let to_stdout = cmd.out.as_os_str() == "-";
     let labels_path = match (&cmd.labels, to_stdout) {

@@ -18,7 +18,8 @@
 //! RATE     = NUMBER "/" ( s | min | h | d )  activations per unit, each device on its own
 //!                                            (Poisson, at least the minimum gap apart)
 //! TIMES    = DURATION *( "+" DURATION )      times after the start, e.g. 90s+10m+1h
-//! DURATION = NUMBER [ ms | s | m | min | h | d ]   (no unit: seconds)
+//! DURATION = NUMBER [ ms | s | m | min | h | d | w ]   (no unit: seconds; see
+//!                                                      crate::timespec::parse_duration)
 //! ```
 //!
 //! Without a schedule, `echo` and `echodot` are activated 4 times an hour and `camera`
@@ -43,8 +44,10 @@ pub mod render;
 use leakypick_core::sim::{DeviceKind, SimConfig, SimConfigError, SimDevice, SimEvent, Simulation};
 pub use leakypick_core::sim::{DeviceSpec, Schedule};
 use leakypick_core::Timestamp;
-use std::fmt;
 use std::io::{self, BufWriter, Write};
+
+pub use crate::timespec::parse_duration;
+use crate::timespec::TimeError;
 
 /// The devices simulated when none are given: two Echos, a camera, a hub and two plugs.
 pub const DEFAULT_DEVICES: &str = "echo:2,camera,hub,plug:2";
@@ -98,43 +101,23 @@ pub struct SimulateSummary {
 }
 
 /// Why a simulation could not be written.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    Config(SimConfigError),
+    #[error(transparent)]
+    Config(#[from] SimConfigError),
     /// The capture would need times classic pcap cannot store (32-bit seconds).
-    TimeRange {
-        start: Timestamp,
-        end_secs: i64,
-    },
+    #[error(
+        "the simulation runs from {start} to {end_secs} s after the epoch: classic pcap stores \
+         32-bit seconds, so it must lie between 1970 and 2106"
+    )]
+    TimeRange { start: Timestamp, end_secs: i64 },
     /// The snap length is zero.
+    #[error("the snap length must be at least 1 byte")]
     Snaplen,
+    #[error("writing the capture: {0}")]
     Pcap(io::Error),
+    #[error("writing the labels: {0}")]
     Labels(io::Error),
-}
-
-impl fmt::Display for SimError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SimError::Config(e) => write!(f, "{e}"),
-            SimError::TimeRange { start, end_secs } => write!(
-                f,
-                "the simulation runs from {start} to {end_secs} s after the epoch: classic pcap stores 32-bit seconds, so it must lie between 1970 and 2106"
-            ),
-            SimError::Snaplen => write!(f, "the snap length must be at least 1 byte"),
-            SimError::Pcap(e) => write!(f, "writing the capture: {e}"),
-            SimError::Labels(e) => write!(f, "writing the labels: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SimError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SimError::Config(e) => Some(e),
-            SimError::Pcap(e) | SimError::Labels(e) => Some(e),
-            _ => None,
-        }
-    }
 }
 
 /// Simulates and writes the capture to `pcap_out` and the labels to `labels_out`.
@@ -163,7 +146,7 @@ pub fn simulate(
         devices: opts.devices.clone(),
         min_gap_ns: opts.min_gap_ns,
     };
-    let mut sim = Simulation::new(&config).map_err(SimError::Config)?;
+    let mut sim = Simulation::new(&config)?;
     let devices = sim.devices().to_vec();
     let mut pcap = BufWriter::with_capacity(1 << 20, pcap_out);
     let mut labels = BufWriter::with_capacity(1 << 16, labels_out);
@@ -297,36 +280,53 @@ fn decimal(ns: i64) -> String {
     s.to_string()
 }
 
-/// Why a device spec, duration or time cannot be used; the message names the bad part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecError(pub String);
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why a device spec cannot be used; the message names the bad item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error("the device spec is empty: expected items like {DEFAULT_DEVICES}")]
+    Empty,
+    #[error("device spec item '{item}': {problem}")]
+    Item { item: String, problem: ItemError },
 }
 
-impl std::error::Error for SpecError {}
+/// What is wrong with one item of a device spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemError {
+    #[error("empty item (two commas in a row, or a comma at an end)")]
+    Empty,
+    #[error("unknown device kind '{name}' (known: {known})")]
+    UnknownKind { name: String, known: String },
+    #[error("the count '{count}' is not a whole number from 1 to {max}")]
+    Count { count: String, max: usize },
+    #[error("nothing after '@' (expected a rate like 6/h or times like 90s+10m)")]
+    NoSchedule,
+    #[error("unknown rate unit '/{unit}' in '{schedule}' (use /s, /min, /h or /d)")]
+    RateUnit { unit: String, schedule: String },
+    #[error("the rate '{rate}' in '{schedule}' is not a non-negative number")]
+    Rate { rate: String, schedule: String },
+    #[error("activation time: {0}")]
+    Time(TimeError),
+    #[error("a {kind} has no microphone or camera and is never activated: drop '@{schedule}'")]
+    NeverActivated { kind: DeviceKind, schedule: String },
+}
 
 /// Parses a device spec such as `echo:2@6/h,camera@2/h,hub,plug:3` (grammar in the
 /// module documentation).
 pub fn parse_device_spec(s: &str) -> Result<Vec<DeviceSpec>, SpecError> {
     if s.trim().is_empty() {
-        return Err(SpecError(format!(
-            "the device spec is empty: expected items like {DEFAULT_DEVICES}"
-        )));
+        return Err(SpecError::Empty);
     }
     s.split(',').map(parse_item).collect()
 }
 
 fn parse_item(raw: &str) -> Result<DeviceSpec, SpecError> {
     let item = raw.trim();
-    let err = |why: String| SpecError(format!("device spec item '{item}': {why}"));
+    let err = |problem: ItemError| SpecError::Item {
+        item: item.to_string(),
+        problem,
+    };
     if item.is_empty() {
-        return Err(err(
-            "empty item (two commas in a row, or a comma at an end)".into(),
-        ));
+        return Err(err(ItemError::Empty));
     }
     let (head, schedule) = match item.split_once('@') {
         Some((h, s)) => (h, Some(s)),
@@ -338,36 +338,33 @@ fn parse_item(raw: &str) -> Result<DeviceSpec, SpecError> {
     };
     let kind = DeviceKind::from_name(&name.to_ascii_lowercase()).ok_or_else(|| {
         let known: Vec<&str> = DeviceKind::ALL.iter().map(|k| k.name()).collect();
-        err(format!(
-            "unknown device kind '{name}' (known: {})",
-            known.join(", ")
-        ))
+        err(ItemError::UnknownKind {
+            name: name.to_string(),
+            known: known.join(", "),
+        })
     })?;
     let count = match count {
         None => 1,
         Some(c) => match c.parse::<u32>() {
             Ok(n) if n >= 1 && n as usize <= leakypick_core::sim::MAX_DEVICES => n,
             _ => {
-                return Err(err(format!(
-                    "the count '{c}' is not a whole number from 1 to {}",
-                    leakypick_core::sim::MAX_DEVICES
-                )))
+                return Err(err(ItemError::Count {
+                    count: c.to_string(),
+                    max: leakypick_core::sim::MAX_DEVICES,
+                }))
             }
         },
     };
     let schedule = match schedule.map(str::trim) {
         None => Schedule::Default,
-        Some("") => {
-            return Err(err(
-                "nothing after '@' (expected a rate like 6/h or times like 90s+10m)".into(),
-            ))
-        }
+        Some("") => return Err(err(ItemError::NoSchedule)),
         Some(s) => {
             let schedule = parse_schedule(s).map_err(err)?;
             if kind.activation_kind().is_none() && schedule != Schedule::PerHour(0.0) {
-                return Err(err(format!(
-                    "a {kind} has no microphone or camera and is never activated: drop '@{s}'"
-                )));
+                return Err(err(ItemError::NeverActivated {
+                    kind,
+                    schedule: s.to_string(),
+                }));
             }
             schedule
         }
@@ -379,7 +376,7 @@ fn parse_item(raw: &str) -> Result<DeviceSpec, SpecError> {
     })
 }
 
-fn parse_schedule(s: &str) -> Result<Schedule, String> {
+fn parse_schedule(s: &str) -> Result<Schedule, ItemError> {
     if let Some((num, unit)) = s.split_once('/') {
         let per: f64 = match unit.trim() {
             "s" => 3600.0,
@@ -387,9 +384,10 @@ fn parse_schedule(s: &str) -> Result<Schedule, String> {
             "h" => 1.0,
             "d" => 1.0 / 24.0,
             other => {
-                return Err(format!(
-                    "unknown rate unit '/{other}' in '{s}' (use /s, /min, /h or /d)"
-                ))
+                return Err(ItemError::RateUnit {
+                    unit: other.to_string(),
+                    schedule: s.to_string(),
+                })
             }
         };
         let n: f64 = num
@@ -397,85 +395,18 @@ fn parse_schedule(s: &str) -> Result<Schedule, String> {
             .parse()
             .ok()
             .filter(|n: &f64| n.is_finite() && *n >= 0.0)
-            .ok_or_else(|| {
-                format!(
-                    "the rate '{}' in '{s}' is not a non-negative number",
-                    num.trim()
-                )
+            .ok_or_else(|| ItemError::Rate {
+                rate: num.trim().to_string(),
+                schedule: s.to_string(),
             })?;
         return Ok(Schedule::PerHour(n * per));
     }
     let mut times = Vec::new();
     for part in s.split('+') {
-        let t = parse_duration(part).map_err(|e| format!("activation time: {e}"))?;
+        let t = parse_duration(part).map_err(ItemError::Time)?;
         times.push(t);
     }
     Ok(Schedule::At(times))
-}
-
-/// Parses a duration: a number with an optional unit (`ms`, `s`, `m` or `min`, `h`, `d`;
-/// no unit means seconds), e.g. `3600`, `90s`, `1.5h`, `7d`. Exact to the nanosecond.
-pub fn parse_duration(s: &str) -> Result<i64, SpecError> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let unit_ns: i64 = match unit.trim() {
-        "" | "s" => Timestamp::NANOS_PER_SEC,
-        "ms" => 1_000_000,
-        "m" | "min" => 60 * Timestamp::NANOS_PER_SEC,
-        "h" => 3600 * Timestamp::NANOS_PER_SEC,
-        "d" => 86_400 * Timestamp::NANOS_PER_SEC,
-        other => {
-            return Err(SpecError(format!(
-                "'{t}' is not a duration: unknown unit '{other}' (use ms, s, m, h or d, e.g. 90s, 2h, 7d)"
-            )))
-        }
-    };
-    scaled_decimal(num, unit_ns).ok_or_else(|| {
-        SpecError(format!(
-            "'{t}' is not a duration: expected a number with an optional unit, e.g. 3600, 90s, 2h, 7d"
-        ))
-    })
-}
-
-/// `num` (digits with at most one decimal point) times `unit_ns`, exactly, if it fits.
-fn scaled_decimal(num: &str, unit_ns: i64) -> Option<i64> {
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-        || frac.len() > 18
-    {
-        return None;
-    }
-    let int: i128 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let frac_val: i128 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse().ok()?
-    };
-    let scale = 10i128.pow(frac.len() as u32);
-    let total = int.checked_mul(i128::from(unit_ns))? + frac_val * i128::from(unit_ns) / scale;
-    i64::try_from(total).ok()
-}
-
-/// Parses a start time: epoch seconds (`1767225600`, `1767225600.5`) or RFC 3339
-/// (`2026-01-01T00:00:00Z`).
-pub fn parse_start(s: &str) -> Result<Timestamp, SpecError> {
-    let t = s.trim();
-    if let Some(n) = scaled_decimal(t, Timestamp::NANOS_PER_SEC) {
-        return Ok(Timestamp(n));
-    }
-    match t.parse::<jiff::Timestamp>() {
-        Ok(ts) => i64::try_from(ts.as_nanosecond())
-            .map(Timestamp)
-            .map_err(|_| SpecError(format!("'{t}' is out of range"))),
-        Err(_) => Err(SpecError(format!(
-            "'{t}' is not a start time: expected epoch seconds (1767225600) or RFC 3339 (2026-01-01T00:00:00Z)"
-        ))),
-    }
 }
 
 /// Writes device specs back in the spec grammar, so that a labels file says how it was
@@ -621,16 +552,21 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown unit 'weeks'"));
+        // `--start` takes instants only (simulate/command.rs).
+        let parse_start = crate::timespec::TimeSpec::parse_instant;
         assert_eq!(parse_start("1767225600"), Ok(SimConfig::DEFAULT_START));
         assert_eq!(
             parse_start("2026-01-01T00:00:00Z"),
             Ok(SimConfig::DEFAULT_START)
         );
+        assert_eq!(parse_start("2026-01-01"), Ok(SimConfig::DEFAULT_START));
         assert_eq!(
             parse_start("1767225600.25"),
             Ok(Timestamp(SimConfig::DEFAULT_START.0 + s / 4))
         );
         assert!(parse_start("yesterday").is_err());
+        assert!(parse_start("+20").is_err());
+        assert!(parse_start("2h").is_err());
     }
 
     #[test]
@@ -706,7 +642,7 @@ mod tests {
     #[test]
     fn times_that_pcap_cannot_hold_are_refused() {
         let mut opts = short(1);
-        opts.start = parse_start("2106-03-01T00:00:00Z").unwrap();
+        opts.start = crate::timespec::TimeSpec::parse_instant("2106-03-01").unwrap();
         let e = simulate(&opts, &mut Vec::new(), &mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("32-bit seconds"), "{e}");
         opts.start = Timestamp(-5);

@@ -238,70 +238,35 @@ pub enum SimEvent<'a> {
 }
 
 /// Why a [`SimConfig`] cannot be simulated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SimConfigError {
+    #[error("no devices to simulate")]
     NoDevices,
-    TooManyDevices {
-        count: u64,
-    },
+    #[error("{count} devices is too many: at most {MAX_DEVICES} fit in 192.168.1.10-249")]
+    TooManyDevices { count: u64 },
+    #[error("the duration must be positive")]
     BadDuration,
-    NotActivatable {
-        kind: DeviceKind,
-    },
-    BadRate {
-        kind: DeviceKind,
-        per_hour: f64,
-    },
+    #[error(
+        "'{kind}' is never activated (it has no microphone or camera): remove its '@' schedule"
+    )]
+    NotActivatable { kind: DeviceKind },
+    #[error("'{kind}': the rate {per_hour}/h is not a finite, non-negative number")]
+    BadRate { kind: DeviceKind, per_hour: f64 },
+    #[error(
+        "'{kind}': {per_hour} activations an hour do not fit with at least {min_gap_s} s between them"
+    )]
     RateTooHigh {
         kind: DeviceKind,
         per_hour: f64,
         min_gap_s: f64,
     },
+    #[error("'{kind}': activation time {at_s} s is outside the simulation (0 to {duration_s} s)")]
     TimeOutOfRange {
         kind: DeviceKind,
         at_s: f64,
         duration_s: f64,
     },
 }
-
-impl fmt::Display for SimConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SimConfigError::NoDevices => write!(f, "no devices to simulate"),
-            SimConfigError::TooManyDevices { count } => write!(
-                f,
-                "{count} devices is too many: at most {MAX_DEVICES} fit in 192.168.1.10-249"
-            ),
-            SimConfigError::BadDuration => write!(f, "the duration must be positive"),
-            SimConfigError::NotActivatable { kind } => write!(
-                f,
-                "'{kind}' is never activated (it has no microphone or camera): remove its '@' schedule"
-            ),
-            SimConfigError::BadRate { kind, per_hour } => write!(
-                f,
-                "'{kind}': the rate {per_hour}/h is not a finite, non-negative number"
-            ),
-            SimConfigError::RateTooHigh {
-                kind,
-                per_hour,
-                min_gap_s,
-            } => write!(
-                f,
-                "'{kind}': {per_hour} activations an hour do not fit with at least {min_gap_s} s between them"
-            ),
-            SimConfigError::TimeOutOfRange {
-                kind,
-                at_s,
-                duration_s,
-            } => write!(
-                f,
-                "'{kind}': activation time {at_s} s is outside the simulation (0 to {duration_s} s)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SimConfigError {}
 
 /// A running simulation: call [`next_event`](Self::next_event) until it returns `None`.
 pub struct Simulation {

@@ -33,8 +33,6 @@
 //!   search (not numpy's fast path for uniform bins); [`histogram`] replicates that,
 //!   and [`histogram_auto`] replicates the fast path of `np.histogram(data, 'auto')`.
 
-use std::fmt;
-
 mod chi2;
 mod histogram;
 mod kolmogorov;
@@ -56,86 +54,47 @@ pub use ttest::{ttest_ind_student, ttest_ind_welch};
 ///
 /// It is `non_exhaustive` because new tests may need new reasons; match with a
 /// wildcard arm.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StatsError {
     /// A sample has fewer values than the test needs.
+    #[error("needs at least {needed} values per sample, got {got}")]
     TooFewValues { needed: usize, got: usize },
     /// Both samples have zero variance, so the test statistic is undefined.
+    #[error("both samples have zero variance, so the statistic is undefined")]
     ZeroVariance,
     /// A value is NaN or infinite.
+    #[error("a value is NaN or infinite")]
     NonFinite,
     /// numpy's `auto` rule asks for more bins than [`MAX_BINS`] (numpy would try
     /// to allocate them; we refuse rather than exhaust memory).
+    #[error("the 'auto' bin rule asks for {bins} bins, more than the maximum of {max}")]
     TooManyBins { bins: f64, max: usize },
     /// The data's range is so narrow that neighbouring bin edges would be equal in
     /// floating point (numpy raises "Too many bins for data range").
+    #[error("cannot make {bins} bins of distinct floating-point edges over the data's range")]
     BinsTooNarrow { bins: usize },
     /// Bin edges must be at least two finite, non-decreasing numbers.
+    #[error("bin edges must be at least two finite, non-decreasing numbers")]
     InvalidEdges,
     /// Integer binning was asked for but a value is not a whole number (or is
     /// beyond 2^53, where f64 stops holding every integer).
+    #[error("integer binning needs whole numbers no larger than 2^53")]
     NotInteger,
     /// Two count vectors that must be aligned bin by bin have different lengths.
+    #[error("count vectors differ in length ({a} and {b} bins)")]
     LengthMismatch { a: usize, b: usize },
     /// After dropping bins that are empty in both samples, fewer bins remain than
     /// the test needs.
+    #[error("needs at least {needed} bins that are non-empty in some sample, got {got}")]
     TooFewBins { needed: usize, got: usize },
     /// A sample's counts are all zero, so its expected frequencies are zero.
+    #[error("a sample has no counts, so its expected frequencies are zero")]
     ZeroCounts,
     /// A p-value given as input is outside [0, 1] or NaN.
+    #[error("a p-value is outside [0, 1]")]
     InvalidProbability,
 }
-
-impl fmt::Display for StatsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StatsError::TooFewValues { needed, got } => {
-                write!(f, "needs at least {needed} values per sample, got {got}")
-            }
-            StatsError::ZeroVariance => {
-                write!(
-                    f,
-                    "both samples have zero variance, so the statistic is undefined"
-                )
-            }
-            StatsError::NonFinite => write!(f, "a value is NaN or infinite"),
-            StatsError::TooManyBins { bins, max } => write!(
-                f,
-                "the 'auto' bin rule asks for {bins} bins, more than the maximum of {max}"
-            ),
-            StatsError::BinsTooNarrow { bins } => write!(
-                f,
-                "cannot make {bins} bins of distinct floating-point edges over the data's range"
-            ),
-            StatsError::InvalidEdges => {
-                write!(
-                    f,
-                    "bin edges must be at least two finite, non-decreasing numbers"
-                )
-            }
-            StatsError::NotInteger => {
-                write!(f, "integer binning needs whole numbers no larger than 2^53")
-            }
-            StatsError::LengthMismatch { a, b } => {
-                write!(f, "count vectors differ in length ({a} and {b} bins)")
-            }
-            StatsError::TooFewBins { needed, got } => write!(
-                f,
-                "needs at least {needed} bins that are non-empty in some sample, got {got}"
-            ),
-            StatsError::ZeroCounts => {
-                write!(
-                    f,
-                    "a sample has no counts, so its expected frequencies are zero"
-                )
-            }
-            StatsError::InvalidProbability => write!(f, "a p-value is outside [0, 1]"),
-        }
-    }
-}
-
-impl std::error::Error for StatsError {}
 
 /// The outcome of a two-sample test: its statistic and two-sided p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
