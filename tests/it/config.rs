@@ -39,19 +39,53 @@ fn example_is_the_defaults_except_where_it_says_so() {
     assert_eq!(c.limits, d.limits);
     assert_eq!(c.logging, d.logging);
     assert_eq!(c.alerts.min_interval_s, d.alerts.min_interval_s);
-    // The example fills in the sections that are off by default.
+    // The alert channels are off in the example too, shown commented out: a copy of it
+    // sends nothing anywhere until its user sets a real destination.
     assert_eq!(d.alerts.webhook, None);
     assert_eq!(d.alerts.mqtt, None);
+    assert_eq!(c.alerts, d.alerts);
     assert!(d.names.is_empty());
+    // Uncommented ("#key" lines; "# key" lines are comments or optional keys), the
+    // webhook is refused until its placeholder URL is replaced, and MQTT has the
+    // defaults.
+    let text = std::fs::read_to_string(example_path()).unwrap();
+    let uncomment = |section: &str| -> String {
+        let mut out = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with("#[") {
+                inside = line.starts_with(&format!("#[{section}"));
+            } else if line.trim().is_empty() {
+                inside = false;
+            }
+            let on = inside && line.starts_with('#') && !line.starts_with("# ");
+            out.push_str(if on { &line[1..] } else { line });
+            out.push('\n');
+        }
+        out
+    };
+    let e = Config::parse("t", &uncomment("alerts.webhook")).unwrap_err();
+    assert_eq!(e.key(), Some("alerts.webhook.url"), "{e}");
+    let with_url = uncomment("alerts.webhook").replace(
+        "https://example.com/hooks/leakypick",
+        "http://127.0.0.1:8123/api/webhook/leakypick",
+    );
+    let e = Config::parse("t", &with_url).unwrap_err();
+    assert_eq!(e.key(), Some("alerts.webhook.headers.Authorization"), "{e}");
+    let with_token = with_url.replace("Bearer change-me", "Bearer 0f3c9a7e");
     assert_eq!(
-        c.alerts.webhook,
+        Config::parse("t", &with_token).unwrap().alerts.webhook,
         Some(WebhookConfig {
-            url: "https://example.com/hooks/leakypick".into(),
+            url: "http://127.0.0.1:8123/api/webhook/leakypick".into(),
             timeout_s: 10.0,
-            headers: BTreeMap::from([("Authorization".into(), "Bearer change-me".into())]),
+            headers: BTreeMap::from([("Authorization".into(), "Bearer 0f3c9a7e".into())]),
         })
     );
-    let mqtt = c.alerts.mqtt.clone().unwrap();
+    let mqtt = Config::parse("t", &uncomment("alerts.mqtt"))
+        .unwrap()
+        .alerts
+        .mqtt
+        .unwrap();
     assert_eq!(
         mqtt,
         MqttConfig {
@@ -69,7 +103,7 @@ fn example_is_the_defaults_except_where_it_says_so() {
     assert_eq!(only_host.alerts.mqtt, Some(mqtt));
     let only_url = Config::parse(
         "t",
-        "[alerts.webhook]\nurl = \"https://example.com/hooks/leakypick\"\n",
+        "[alerts.webhook]\nurl = \"http://127.0.0.1:8123/api/webhook/leakypick\"\n",
     )
     .unwrap();
     assert_eq!(only_url.alerts.webhook.unwrap().timeout_s, 10.0);

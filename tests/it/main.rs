@@ -17,6 +17,7 @@ mod monitor_live;
 mod probe_audio;
 #[cfg(feature = "live")]
 mod probing;
+mod regressions;
 mod report;
 mod simulate;
 mod snapshots;

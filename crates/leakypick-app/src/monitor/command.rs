@@ -12,7 +12,7 @@ use crate::names::DeviceNames;
 use crate::process::{init_logging, stop_on_signals};
 use crate::render::Format;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything `monitor` was asked, as given. Every flag that is set overrides the
 /// configuration file's key of the same meaning.
@@ -104,21 +104,7 @@ pub fn run(cmd: &MonitorCommand, out: &mut dyn Write) -> Result<()> {
 
     // Check everything that can be wrong before touching the history or the network.
     let mut source: Box<dyn FrameSource> = match &cmd.replay {
-        Some(file) => {
-            let capture = CaptureSource::open(file)?;
-            match cmd.replay_speed {
-                Some(x) if x.is_finite() && x > 0.0 => Box::new(FileSource::paced(capture, x)),
-                Some(x) => {
-                    return Err(crate::settings::SettingError::new(
-                        "--replay-speed",
-                        x,
-                        "a positive number",
-                    )
-                    .into())
-                }
-                None => Box::new(FileSource::new(capture)),
-            }
-        }
+        Some(file) => Box::new(open_replay(cmd, &config, file)?),
         None => open_live(&config)?,
     };
     let alerter = Alerter::new(&config.alerts)?;
@@ -153,14 +139,19 @@ pub fn run(cmd: &MonitorCommand, out: &mut dyn Write) -> Result<()> {
         out.flush()?;
     }
     let mut write_error: Option<std::io::Error> = None;
-    let summary = monitor.run(source.as_mut(), &stop, &mut |event| {
+    let result = monitor.run(source.as_mut(), &stop, &mut |event| {
         if write_error.is_none() {
             let r = write_event(out, event, cmd.format).and_then(|()| out.flush());
             if let Err(e) = r {
                 write_error = Some(e);
             }
         }
-    })?;
+    });
+    // A replayed file that breaks off or has records skipped: said as `analyze` says it.
+    for w in source.warnings() {
+        eprintln!("leakypick: warning: {w}");
+    }
+    let summary = result?;
     log::info!(
         "stopped: {} frames, {} devices, {} detections{}",
         summary.frames,
@@ -175,6 +166,47 @@ pub fn run(cmd: &MonitorCommand, out: &mut dyn Write) -> Result<()> {
         Some(e) => Err(e.into()),
         None => Ok(()),
     }
+}
+
+/// Opens the `--replay` file, paced and filtered as asked. The filter (`--filter`, or
+/// `capture.filter` in the config) is applied to every replayed frame as the kernel
+/// applies it live; a build without libpcap cannot compile it and refuses it rather than
+/// replay frames a live capture would not see.
+fn open_replay(cmd: &MonitorCommand, config: &Config, file: &Path) -> Result<FileSource> {
+    let speed = match cmd.replay_speed {
+        Some(x) if !(x.is_finite() && x > 0.0) => {
+            return Err(crate::settings::SettingError::new(
+                "--replay-speed",
+                x,
+                "a positive number",
+            )
+            .into())
+        }
+        speed => speed,
+    };
+    let filter = config.capture.filter.as_deref();
+    #[cfg(not(feature = "live"))]
+    if let Some(expr) = filter {
+        let given = match (&cmd.filter, &cmd.config) {
+            (None, Some(path)) => format!("`capture.filter` in {}", path.display()),
+            _ => "--filter".to_string(),
+        };
+        return Err(Error::usage(format!(
+            "{given} ('{expr}') cannot be applied to --replay: this build of leakypick has no \
+             libpcap to compile filters; rebuild it with `cargo build --release --features \
+             live` (needs libpcap-dev), or replay without the filter"
+        )));
+    }
+    let capture = CaptureSource::open(file)?;
+    let source = match speed {
+        Some(x) => FileSource::paced(capture, x),
+        None => FileSource::new(capture),
+    };
+    #[cfg(feature = "live")]
+    if let Some(expr) = filter {
+        return Ok(source.with_filter(expr)?);
+    }
+    Ok(source)
 }
 
 /// Opens the live capture the configuration names (or the default interface).

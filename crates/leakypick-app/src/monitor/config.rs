@@ -404,6 +404,17 @@ impl Config {
                     ),
                 ));
             }
+            if let Some(host) = placeholder_host(&w.url) {
+                return Err(InvalidSetting::new(
+                    &["alerts", "webhook", "url"],
+                    format!(
+                        "{:?} is a placeholder ({host} is reserved for examples and reaches \
+                         no one): set the URL of your own webhook, or remove the \
+                         [alerts.webhook] section to send no webhook alerts",
+                        w.url
+                    ),
+                ));
+            }
             if !(w.timeout_s.is_finite() && w.timeout_s > 0.0) {
                 return Err(InvalidSetting::new(
                     &["alerts", "webhook", "timeout_s"],
@@ -418,15 +429,26 @@ impl Config {
                     && name
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                let path = vec![
+                    "alerts".into(),
+                    "webhook".into(),
+                    "headers".into(),
+                    name.clone(),
+                ];
                 if !token {
                     return Err(InvalidSetting {
-                        path: vec![
-                            "alerts".into(),
-                            "webhook".into(),
-                            "headers".into(),
-                            name.clone(),
-                        ],
+                        path,
                         message: format!("expected an HTTP header name, found {name:?}"),
+                    });
+                }
+                if is_placeholder_secret(&w.headers[name]) {
+                    return Err(InvalidSetting {
+                        path,
+                        message: format!(
+                            "{:?} is the example's placeholder: set your own token, or \
+                             remove the header",
+                            w.headers[name]
+                        ),
                     });
                 }
             }
@@ -567,6 +589,39 @@ impl Config {
     }
 }
 
+/// The host of a URL when it is one reserved for documentation (RFC 2606: `example.com`,
+/// `example.net`, `example.org` and their subdomains, the `.example` and `.invalid`
+/// top-level domains): a URL copied from an example and never set.
+fn placeholder_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let reserved = [
+        "example.com",
+        "example.net",
+        "example.org",
+        "example",
+        "invalid",
+    ];
+    reserved
+        .iter()
+        .any(|r| host == *r || host.ends_with(&format!(".{r}")))
+        .then_some(host)
+}
+
+/// A header value that is still the example's placeholder (`Bearer change-me`).
+fn is_placeholder_secret(value: &str) -> bool {
+    let v = value.to_ascii_lowercase();
+    ["change-me", "changeme", "change_me"]
+        .iter()
+        .any(|p| v.contains(p))
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 fn line_col(text: &str, pos: usize) -> (usize, usize) {
     let mut pos = pos.min(text.len());
@@ -689,6 +744,33 @@ mod tests {
     fn line_col_counts_characters() {
         assert_eq!(line_col("a\nbé=c", 5), (2, 3));
         assert_eq!(line_col("", 3), (1, 1));
+    }
+
+    #[test]
+    fn placeholders_are_recognised() {
+        for url in [
+            "https://example.com/hooks/leakypick",
+            "http://EXAMPLE.org",
+            "https://hooks.example.net.:8443/x?y",
+            "http://user:pw@example.com/",
+            "https://home.example/hook",
+            "https://x.invalid",
+        ] {
+            assert!(placeholder_host(url).is_some(), "{url}");
+        }
+        for url in [
+            "https://hooks.slack.com/services/x",
+            "http://127.0.0.1:8123/api/webhook/leakypick",
+            "http://[::1]:80/",
+            "https://myexample.com/x",
+            "https://example.com.evil.org/",
+            "http://homeassistant.local:8123/?next=example.com",
+        ] {
+            assert_eq!(placeholder_host(url), None, "{url}");
+        }
+        assert!(is_placeholder_secret("Bearer change-me"));
+        assert!(is_placeholder_secret("CHANGEME"));
+        assert!(!is_placeholder_secret("Bearer 0f3c9a7e"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! monitor can flush, prune and notice a shutdown request. Only errors that retrying
 //! cannot fix (no permission, a bad filter) are returned as [`SourceError`].
 
-use crate::capture::{CaptureError, CaptureSource, Frame};
+use crate::capture::{CaptureError, CaptureSource, CaptureWarning, Frame};
 use leakypick_core::time::Timestamp;
 use leakypick_core::LinkType;
 use std::time::{Duration, Instant};
@@ -76,15 +76,30 @@ pub trait FrameSource {
     fn is_recording(&self) -> bool {
         false
     }
+
+    /// Problems met reading a file that did not stop it (it breaks off part way,
+    /// records skipped), as `analyze` reports them; none for a live source.
+    fn warnings(&self) -> Vec<CaptureWarning> {
+        Vec::new()
+    }
 }
 
 /// A capture file read as if it were live (`leakypick monitor --replay FILE`): frames
 /// with their recorded timestamps, as fast as they can be read or paced like the
-/// recording ([`FileSource::paced`]).
+/// recording ([`FileSource::paced`]), optionally through a BPF filter
+/// ([`FileSource::with_filter`], with the `live` feature) as a live capture's kernel
+/// would apply it.
 pub struct FileSource {
     name: String,
     capture: CaptureSource,
+    /// Frames the filter refuses are skipped, as the kernel drops them live.
+    filter: Option<ReplayFilter>,
+    /// The first frame, read (not yet filtered) to compile the filter for its link type.
+    peeked: Option<Held>,
     pace: Option<Pace>,
+    /// The frame handed out last when frames are copied (filtered or paced), owned so
+    /// that `Pull::Frame` can borrow it; its buffer is reused for the next frame.
+    out: Held,
 }
 
 /// Pacing of a replayed file: frame `f` is handed out when `(f.ts - first) / speed`
@@ -93,10 +108,8 @@ struct Pace {
     speed: f64,
     /// The first frame's timestamp and the wall clock when it was handed out.
     origin: Option<(Timestamp, Instant)>,
-    /// A frame read but not yet due (owned: the reader's buffer moves on).
+    /// A frame read (and kept by the filter) but not yet due.
     held: Option<Held>,
-    /// The frame handed out last, owned so that `Pull::Frame` can borrow it.
-    out: Held,
 }
 
 struct Held {
@@ -117,6 +130,17 @@ impl Default for Held {
     }
 }
 
+impl Held {
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            ts: self.ts,
+            wire_len: self.wire_len,
+            link: self.link,
+            data: &self.data,
+        }
+    }
+}
+
 /// Longest sleep in one `pull`, so that a stop request is noticed quickly.
 const PACE_POLL: Duration = Duration::from_millis(200);
 
@@ -125,7 +149,10 @@ impl FileSource {
         FileSource {
             name: capture.name().to_string(),
             capture,
+            filter: None,
+            peeked: None,
             pace: None,
+            out: Held::default(),
         }
     }
 
@@ -138,67 +165,179 @@ impl FileSource {
                 speed,
                 origin: None,
                 held: None,
-                out: Held::default(),
             });
         }
         s
     }
 
-    /// Warnings of the underlying reader (truncation, skipped records).
-    pub fn warnings(&self) -> Vec<crate::capture::CaptureWarning> {
-        self.capture.warnings()
+    /// Hands out only the frames that match the BPF filter `expr` (pcap-filter(7)
+    /// syntax), as a live capture with that filter would see them. The filter is
+    /// compiled by libpcap now, for the link type of the file's first frame (Ethernet
+    /// for a file without frames), so a bad filter is refused before anything starts;
+    /// frames of another link type (pcapng can mix them) get their own compilation.
+    /// Length tests (`greater`, `less`, `len`) see the captured length.
+    #[cfg(feature = "live")]
+    pub fn with_filter(mut self, expr: &str) -> Result<FileSource, SourceError> {
+        self.peeked = match self.capture.next_frame() {
+            Ok(Some(f)) => Some(Held {
+                ts: f.ts,
+                wire_len: f.wire_len,
+                link: f.link,
+                data: f.data.to_vec(),
+            }),
+            Ok(None) => None,
+            Err(e) => return Err(read_error(&self.name, e)),
+        };
+        let link = self.peeked.as_ref().map_or(LinkType::Ethernet, |h| h.link);
+        let mut filter = ReplayFilter {
+            expr: expr.to_string(),
+            programs: Vec::new(),
+        };
+        filter.program(&self.name, link)?;
+        self.filter = Some(filter);
+        Ok(self)
+    }
+
+    /// The next frame the filter keeps, copied into `out`'s reused buffer.
+    fn next_kept(&mut self) -> Result<Option<Held>, SourceError> {
+        if let Some(h) = self.peeked.take() {
+            if self.keeps(h.link, &h.data)? {
+                return Ok(Some(h));
+            }
+        }
+        loop {
+            let frame = match self.capture.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(read_error(&self.name, e)),
+            };
+            if let Some(filter) = &mut self.filter {
+                if !filter.matches(&self.name, frame.link, frame.data)? {
+                    continue;
+                }
+            }
+            let mut data = std::mem::take(&mut self.out.data);
+            data.clear();
+            data.extend_from_slice(frame.data);
+            return Ok(Some(Held {
+                ts: frame.ts,
+                wire_len: frame.wire_len,
+                link: frame.link,
+                data,
+            }));
+        }
+    }
+
+    fn keeps(&mut self, link: LinkType, data: &[u8]) -> Result<bool, SourceError> {
+        match &mut self.filter {
+            Some(filter) => filter.matches(&self.name, link, data),
+            None => Ok(true),
+        }
+    }
+}
+
+/// A BPF filter compiled by libpcap for replayed frames, once per link type.
+#[cfg(feature = "live")]
+struct ReplayFilter {
+    expr: String,
+    programs: Vec<(LinkType, pcap::BpfProgram)>,
+}
+
+#[cfg(feature = "live")]
+impl ReplayFilter {
+    /// The program for `link`, compiled on first use.
+    fn program(&mut self, file: &str, link: LinkType) -> Result<&pcap::BpfProgram, SourceError> {
+        let i = match self.programs.iter().position(|(l, _)| *l == link) {
+            Some(i) => i,
+            None => {
+                // pcap_open_dead takes a DLT: the link-type numbers leakypick knows are
+                // the same, except LINKTYPE_RAW (101), which is DLT_RAW (12 on Linux).
+                let dlt = match link {
+                    LinkType::RawIp => 12,
+                    other => i32::try_from(other.to_linktype()).unwrap_or(i32::MAX),
+                };
+                let compiled = pcap::Capture::dead(pcap::Linktype(dlt))
+                    .and_then(|dead| dead.compile(&self.expr, true))
+                    .map_err(|e| SourceError {
+                        source_name: file.to_string(),
+                        message: format!(
+                            "bad capture filter '{}' for its {} frames: {}",
+                            self.expr,
+                            super::live::link_name(link),
+                            super::live::pcap_message(&e)
+                        ),
+                        hint: Some(format!(
+                            "the filter is in pcap-filter(7) syntax, e.g. 'ether host \
+                             68:db:f5:90:19:64'; `tcpdump -d '{}'` checks one",
+                            self.expr
+                        )),
+                    })?;
+                self.programs.push((link, compiled));
+                self.programs.len() - 1
+            }
+        };
+        Ok(&self.programs[i].1)
+    }
+
+    fn matches(&mut self, file: &str, link: LinkType, data: &[u8]) -> Result<bool, SourceError> {
+        Ok(self.program(file, link)?.filter(data))
+    }
+}
+
+/// Without the `live` feature there is no libpcap to compile a filter, so a replay
+/// never has one (`monitor` refuses `--filter` with `--replay` in such a build).
+#[cfg(not(feature = "live"))]
+enum ReplayFilter {}
+
+#[cfg(not(feature = "live"))]
+impl ReplayFilter {
+    fn matches(&mut self, _: &str, _: LinkType, _: &[u8]) -> Result<bool, SourceError> {
+        match *self {}
     }
 }
 
 impl FrameSource for FileSource {
     fn pull(&mut self) -> Result<Pull<'_>, SourceError> {
-        let Some(pace) = &mut self.pace else {
+        if self.pace.is_none() && self.filter.is_none() && self.peeked.is_none() {
+            // Neither filtered nor paced: hand out the reader's buffer, no copy.
             return match self.capture.next_frame() {
                 Ok(Some(frame)) => Ok(Pull::Frame(frame)),
                 Ok(None) => Ok(Pull::End),
                 Err(e) => Err(read_error(&self.name, e)),
             };
+        }
+        let held = match self.pace.as_mut().and_then(|p| p.held.take()) {
+            Some(h) => h,
+            None => match self.next_kept()? {
+                Some(h) => h,
+                None => return Ok(Pull::End),
+            },
         };
-        if pace.held.is_none() {
-            match self.capture.next_frame() {
-                Ok(Some(f)) => {
-                    pace.held = Some(Held {
-                        ts: f.ts,
-                        wire_len: f.wire_len,
-                        link: f.link,
-                        data: f.data.to_vec(),
-                    })
+        if let Some(pace) = &mut self.pace {
+            let (first, started) = *pace.origin.get_or_insert((held.ts, Instant::now()));
+            let offset = held.ts.secs_since(first).max(0.0) / pace.speed;
+            let due = started + Duration::from_secs_f64(offset.min(1e9));
+            let now = Instant::now();
+            if due > now {
+                let wait = due - now;
+                if wait > PACE_POLL {
+                    std::thread::sleep(PACE_POLL);
+                    pace.held = Some(held);
+                    // The replay's own clock: the recording's time that has "passed".
+                    let played = started.elapsed().as_secs_f64() * pace.speed;
+                    let now = Timestamp(first.0.saturating_add((played * 1e9) as i64));
+                    return Ok(Pull::Idle { now: Some(now) });
                 }
-                Ok(None) => return Ok(Pull::End),
-                Err(e) => return Err(read_error(&self.name, e)),
+                std::thread::sleep(wait);
             }
         }
-        let Some(held) = pace.held.take() else {
-            return Ok(Pull::End);
-        };
-        let (first, started) = *pace.origin.get_or_insert((held.ts, Instant::now()));
-        let offset = held.ts.secs_since(first).max(0.0) / pace.speed;
-        let due = started + Duration::from_secs_f64(offset.min(1e9));
-        let now = Instant::now();
-        if due > now {
-            let wait = due - now;
-            if wait > PACE_POLL {
-                std::thread::sleep(PACE_POLL);
-                pace.held = Some(held);
-                // The replay's own clock: the recording's time that has "passed".
-                let played = started.elapsed().as_secs_f64() * pace.speed;
-                let now = Timestamp(first.0.saturating_add((played * 1e9) as i64));
-                return Ok(Pull::Idle { now: Some(now) });
-            }
-            std::thread::sleep(wait);
-        }
-        pace.out = held;
-        Ok(Pull::Frame(Frame {
-            ts: pace.out.ts,
-            wire_len: pace.out.wire_len,
-            link: pace.out.link,
-            data: &pace.out.data,
-        }))
+        self.out = held;
+        Ok(Pull::Frame(self.out.frame()))
+    }
+
+    /// Warnings of the underlying reader (the file breaks off, records skipped).
+    fn warnings(&self) -> Vec<CaptureWarning> {
+        self.capture.warnings()
     }
 
     fn drop_stats(&mut self) -> Option<DropStats> {

@@ -1,16 +1,21 @@
 //! `leakypick simulate`: what the command was asked, checked once, and its run.
 //!
 //! Both files are written through [`AtomicFile`]s: an existing capture or labels file
-//! is replaced only by a complete new one, and nothing is left behind on failure.
+//! is replaced only by a complete new one, the two are committed together, and nothing
+//! is left behind on failure (a bad path, a full disk, a time pcap cannot store,
+//! SIGTERM or Ctrl-C). One file named by both `--out` and `--labels`, under any
+//! spelling or link, is refused before anything is created.
 
 use super::{parse_device_spec, parse_duration, render::write_simulation};
 use super::{simulate, SimulateOptions};
 use crate::error::{Error, Result};
-use crate::files::{check_distinct, AtomicFile};
+use crate::files::{check_distinct, commit_all, AtomicFile, StopOnSignal};
+use crate::process::stop_on_signals;
 use crate::render::Format;
 use crate::timespec::TimeSpec;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 /// Everything `simulate` was asked, as given.
 #[derive(Debug, Clone)]
@@ -63,20 +68,35 @@ pub fn run(cmd: &SimulateCommand, out: &mut dyn Write, err: &mut dyn Write) -> R
     if !to_stdout {
         check_distinct(("--out", &cmd.out), ("--labels", &labels_path))?;
     }
+    // A stop request (SIGTERM, Ctrl-C) fails the next write, which ends the run through
+    // the error path below: installed before any file exists, so no signal can leave
+    // one behind.
+    let stop = stop_on_signals()
+        .map_err(|e| Error::usage(format!("cannot install the signal handlers: {e}")))?;
     // Both files are created (as temporary files) before any work, so a bad path fails
     // at once; dropping them on any error removes them.
     let labels = AtomicFile::create(&labels_path)?;
-    let summary = if to_stdout {
+    let mut labels_out = StopOnSignal::new(labels.file(), &stop);
+    let (summary, files) = if to_stdout {
         let stdout = std::io::stdout();
-        let mut lock = stdout.lock();
-        simulate(&opts, &mut lock, &mut labels.file())?
+        let mut pcap_out = StopOnSignal::new(stdout.lock(), &stop);
+        let summary = simulate(&opts, &mut pcap_out, &mut labels_out);
+        (summary, vec![labels])
     } else {
         let pcap = AtomicFile::create(&cmd.out)?;
-        let summary = simulate(&opts, &mut pcap.file(), &mut labels.file())?;
-        pcap.commit()?;
-        summary
+        let mut pcap_out = StopOnSignal::new(pcap.file(), &stop);
+        let summary = simulate(&opts, &mut pcap_out, &mut labels_out);
+        (summary, vec![pcap, labels])
     };
-    labels.commit()?;
+    if stop.load(Ordering::Relaxed) {
+        // `files` is dropped: the temporary files are removed.
+        return Err(Error::usage(
+            "stopped by a signal before the simulation was complete: no file was written",
+        ));
+    }
+    let summary = summary?;
+    // Both or neither: an existing capture and labels file are replaced together.
+    commit_all(files)?;
     let out_name = if to_stdout {
         "-".to_string()
     } else {
