@@ -52,8 +52,9 @@ pub fn run(cmd: &AnalyzeCommand, out: &mut dyn Write) -> Result<()> {
     warn_all(&report.capture);
     if report.overflow_frames > 0 {
         eprintln!(
-            "leakypick: warning: more than {} devices; {} frames of further devices were not counted",
-            opts.limits.max_devices, report.overflow_frames
+            "leakypick: warning: more than {} devices; {} of further devices not counted",
+            opts.limits.max_devices,
+            crate::render::count(report.overflow_frames, "frame")
         );
     }
     write_analysis(out, &report, cmd.format)?;

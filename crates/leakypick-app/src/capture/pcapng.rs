@@ -318,8 +318,8 @@ impl PcapNgFormat {
         if found.is_none() {
             tally.skip(SkipReason::UnknownInterface, offset, || {
                 format!(
-                    "packet on interface {id}, but its section describes {} interface(s)",
-                    self.interfaces.len()
+                    "packet on interface {id}, but its section describes {}",
+                    crate::render::count(self.interfaces.len(), "interface")
                 )
             });
         }

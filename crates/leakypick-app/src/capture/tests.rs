@@ -309,7 +309,7 @@ fn pcapng_sections_interfaces_resolutions_and_block_kinds() {
     ));
     assert!(warnings[0]
         .to_string()
-        .contains("packet on interface 1, but its section describes 1 interface(s)"));
+        .contains("packet on interface 1, but its section describes 1 interface"));
 }
 
 #[test]
@@ -365,7 +365,7 @@ fn bad_records_are_skipped_and_counted_once_per_kind() {
     let text = s.warnings()[1].to_string();
     assert!(
         text.starts_with(
-            "test.cap: skipped 1000 record(s): timestamp out of range, the first at byte "
+            "test.cap: skipped 1000 records: timestamp out of range, the first at byte "
         ),
         "{text}"
     );
@@ -390,7 +390,7 @@ fn broken_framing_ends_the_file_with_a_warning() {
         w[0].to_string(),
         format!(
             "test.cap: unreadable from byte {good_len} on (block length 36 at its start but \
-             2130706468 at its end); 1 packets before it were read"
+             2130706468 at its end); 1 packet before it was read"
         )
     );
 

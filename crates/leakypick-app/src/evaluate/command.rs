@@ -140,8 +140,8 @@ pub fn run(cmd: &EvaluateCommand, out: &mut dyn Write) -> Result<()> {
         let written = write_out_dir(dir, &report)
             .map_err(|e| Error::usage(format!("writing the report into {}: {e}", dir.display())))?;
         eprintln!(
-            "leakypick: wrote {} files into {}",
-            written.len(),
+            "leakypick: wrote {} into {}",
+            crate::render::count(written.len(), "file"),
             dir.display()
         );
     }

@@ -711,9 +711,10 @@ impl Monitor {
         let cutoff = Timestamp(latest.0.saturating_sub(i64::from(days) * DAY));
         match self.store.prune(cutoff) {
             Ok(c) if c.traffic_minutes + c.detections > 0 => log::info!(
-                "retention ({days} days): deleted {} traffic minutes and {} detections",
-                c.traffic_minutes,
-                c.detections
+                "retention ({}): deleted {} and {}",
+                crate::render::count(days, "day"),
+                crate::render::count(c.traffic_minutes, "traffic minute"),
+                crate::render::count(c.detections, "detection")
             ),
             Ok(_) => {}
             Err(e) => log::error!("cannot prune the history: {e}"),

@@ -287,7 +287,7 @@ impl fmt::Display for SimConfigError {
                 min_gap_s,
             } => write!(
                 f,
-                "'{kind}': {per_hour} activations an hour do not fit with at least {min_gap_s} s between them"
+                "'{kind}': a rate of {per_hour}/h does not fit with at least {min_gap_s} s between activations"
             ),
             SimConfigError::TimeOutOfRange {
                 kind,
