@@ -10,7 +10,7 @@ use crate::evaluate::{
     RateSeries, RocCurve, Score,
 };
 use crate::render::{
-    count as plural, count_of, fixed_width, human_time, new_table, value_to_cell, Format,
+    count as plural, count_of, fixed_width, human_time, new_table, value_to_cell, Format, Table,
 };
 use leakypick_core::eval::{PairLabel, WindowPair};
 use leakypick_core::stats::AutoBinRule;
@@ -546,7 +546,7 @@ fn pct(x: Option<f64>) -> String {
 
 /// A table whose columns from `right_from` on are right-aligned; `fixed`: never wrapped
 /// to the terminal (a file).
-fn table(header: Vec<&str>, right_from: usize, fixed: bool) -> comfy_table::Table {
+fn table(header: Vec<&str>, right_from: usize, fixed: bool) -> Table {
     let right: Vec<usize> = (right_from..header.len()).collect();
     let t = new_table(header, &right);
     if fixed {
@@ -781,7 +781,7 @@ fn write_table(
 const TABLE_THRESHOLDS: [f64; 7] = [0.01, 0.05, 0.1, 0.2, 0.3, 0.42, 0.5];
 
 /// One row per device: its labels, their kinds and when they start and end.
-fn labels_table(r: &EvaluationReport, fixed: bool) -> comfy_table::Table {
+fn labels_table(r: &EvaluationReport, fixed: bool) -> Table {
     let mut t = table(
         vec![
             "DEVICE",

@@ -52,11 +52,9 @@ fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_else(|| "-".into())
 }
 
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-        .set_header(header.to_vec());
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> crate::render::Table {
+    // Fits the terminal when stdout is one (see `render::Table`).
+    let mut t = crate::render::new_table(header.to_vec(), &[]);
     for r in rows {
         t.add_row(r);
     }

@@ -145,11 +145,77 @@ pub(crate) fn pairs_cell(v: &Value) -> String {
     }
 }
 
-/// A table for people: no borders, the given columns right-aligned. When standard
-/// output is a terminal, long columns wrap to fit its width (comfy-table's dynamic
-/// arrangement, which reads the width); otherwise (a pipe, a file, the tests) the table
-/// is laid out at its natural width, the same bytes whatever the terminal.
-pub(crate) fn new_table(header: Vec<&str>, right_aligned: &[usize]) -> comfy_table::Table {
+/// A table for people: no borders, some columns right-aligned (see [`new_table`]).
+///
+/// When standard output is a terminal, the table fits its width: columns wrap between
+/// words (comfy-table's dynamic arrangement, which reads the width), and a word (a MAC
+/// address, a number, a date) is never cut; a table whose words alone are wider than
+/// the terminal still overflows. Otherwise (a pipe, a file, the tests) the table is laid
+/// out at its natural width: the same bytes whatever the terminal.
+#[derive(Debug, Clone)]
+pub(crate) struct Table(comfy_table::Table);
+
+impl std::ops::Deref for Table {
+    type Target = comfy_table::Table;
+
+    fn deref(&self) -> &comfy_table::Table {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Table {
+    fn deref_mut(&mut self) -> &mut comfy_table::Table {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.width().is_none() {
+            // Not a terminal: no width, no constraints, the natural layout.
+            return write!(f, "{}", self.0);
+        }
+        let mut t = self.0.clone();
+        keep_words_whole(&mut t);
+        write!(f, "{t}")
+    }
+}
+
+/// Gives every column at least the width of its longest word, so that wrapping happens
+/// only between words.
+fn keep_words_whole(t: &mut comfy_table::Table) {
+    let longest_word = |cell: &comfy_table::Cell| {
+        cell.content()
+            .split_whitespace()
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut widths: Vec<usize> = Vec::new();
+    for row in t.header().into_iter().chain(t.row_iter()) {
+        for (i, cell) in row.cell_iter().enumerate() {
+            if widths.len() <= i {
+                widths.resize(i + 1, 0);
+            }
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(longest_word(cell));
+            }
+        }
+    }
+    for (i, w) in widths.into_iter().enumerate() {
+        if let Some(c) = t.column_mut(i) {
+            let width = u16::try_from(w)
+                .unwrap_or(u16::MAX)
+                .saturating_add(c.padding_width());
+            c.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
+                comfy_table::Width::Fixed(width),
+            ));
+        }
+    }
+}
+
+/// A table for people with these headers, the given columns right-aligned: see [`Table`].
+pub(crate) fn new_table(header: Vec<&str>, right_aligned: &[usize]) -> Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::NOTHING)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
@@ -159,12 +225,12 @@ pub(crate) fn new_table(header: Vec<&str>, right_aligned: &[usize]) -> comfy_tab
             c.set_cell_alignment(comfy_table::CellAlignment::Right);
         }
     }
-    t
+    Table(t)
 }
 
-/// [`new_table`] for a table written into a file: never wrapped to a terminal's width.
-pub(crate) fn fixed_width(mut t: comfy_table::Table) -> comfy_table::Table {
-    t.force_no_tty();
+/// [`new_table`] for a table written into a file: never fitted to a terminal.
+pub(crate) fn fixed_width(mut t: Table) -> Table {
+    t.0.force_no_tty();
     t
 }
 
@@ -188,5 +254,70 @@ pub(crate) fn count_of<N: std::fmt::Display + PartialEq + From<u8>>(
         format!("{n} {singular}")
     } else {
         format!("{n} {plural}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn devices() -> Table {
+        let mut t = new_table(
+            vec!["DEVICE", "VENDOR", "FIRST SEEN (UTC)", "TX BYTES"],
+            &[3],
+        );
+        t.add_row(vec![
+            "68:db:f5:90:19:64",
+            "Amazon Technologies Inc.",
+            "2019-11-16 08:46:46.279",
+            "285368",
+        ]);
+        t
+    }
+
+    #[test]
+    fn a_table_without_a_terminal_keeps_its_natural_width() {
+        let text = fixed_width(devices()).to_string();
+        assert_eq!(
+            text,
+            " DEVICE             VENDOR                    FIRST SEEN (UTC)         TX BYTES \n \
+             68:db:f5:90:19:64  Amazon Technologies Inc.  2019-11-16 08:46:46.279    285368 "
+        );
+    }
+
+    #[test]
+    fn a_narrow_terminal_wraps_between_words_never_inside_one() {
+        let mut t = devices();
+        t.set_width(60);
+        let text = t.to_string();
+        assert!(text.lines().all(|l| l.chars().count() <= 60), "{text}");
+        for word in [
+            "68:db:f5:90:19:64",
+            "Technologies",
+            "08:46:46.279",
+            "285368",
+        ] {
+            assert!(text.contains(word), "{word} was cut:\n{text}");
+        }
+        assert!(text.lines().count() > 2, "nothing wrapped:\n{text}");
+    }
+
+    #[test]
+    fn csv_cells() {
+        assert_eq!(value_to_cell(&json!(null)), "");
+        assert_eq!(value_to_cell(&json!([1.5, 2.0])), "1.5;2.0");
+        assert_eq!(value_to_cell(&json!(["a", "b"])), "a;b");
+        assert_eq!(
+            value_to_cell(&json!({"p_size": "too few; at least 2"})),
+            r#"{"p_size":"too few; at least 2"}"#
+        );
+        assert_eq!(value_to_cell(&json!([{"a": 1}])), r#"[{"a":1}]"#);
+        assert_eq!(
+            pairs_cell(&json!({"window_s": 1.0, "adaptive": false})),
+            "window_s=1.0;adaptive=false"
+        );
+        assert_eq!(count(1u64, "burst"), "1 burst");
+        assert_eq!(count(0usize, "burst"), "0 bursts");
+        assert_eq!(count_of(2u32, "series", "series"), "2 series");
     }
 }
