@@ -5,6 +5,7 @@
 
 use super::*;
 use proptest::prelude::*;
+use std::sync::Arc;
 
 /// Writes integers in one byte order.
 #[derive(Clone, Copy)]
@@ -622,6 +623,40 @@ fn from_bytes_reads_a_static_capture() {
     assert_eq!(stats.packets, 1);
     let empty = read_merged(Vec::new(), |_| {}).unwrap();
     assert_eq!(empty, CaptureStats::default());
+}
+
+#[test]
+fn the_read_hook_counts_every_byte_of_the_files() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let records: Vec<Vec<u8>> = (0..5000u32)
+        .map(|i| vec![i as u8; 100 + (i % 50) as usize])
+        .collect();
+    let recs: Vec<Rec> = records
+        .iter()
+        .enumerate()
+        .map(|(i, d)| rec(i as u32, 0, d))
+        .collect();
+    let a: &'static [u8] = pcap_file(false, 0xa1b2_c3d4, 1, &recs).leak();
+    let b: &'static [u8] = pcap_file(true, 0xa1b2_c3d4, 1, &recs[..10]).leak();
+    let read = Arc::new(AtomicU64::new(0));
+    let calls = Arc::new(AtomicU64::new(0));
+    let mut sources = vec![
+        CaptureSource::from_bytes("a", a).unwrap(),
+        CaptureSource::from_bytes("b", b).unwrap(),
+    ];
+    assert_eq!(sources[0].size(), Some(a.len() as u64));
+    for s in &mut sources {
+        let (read, calls) = (Arc::clone(&read), Arc::clone(&calls));
+        s.on_read(Arc::new(move |n| {
+            read.fetch_add(n, Ordering::Relaxed);
+            calls.fetch_add(1, Ordering::Relaxed);
+        }));
+    }
+    let stats = read_merged(sources, |_| {}).unwrap();
+    assert_eq!(stats.packets, 5010);
+    assert_eq!(read.load(Ordering::Relaxed), (a.len() + b.len()) as u64);
+    // Told per buffer refill, never per record.
+    assert!(calls.load(Ordering::Relaxed) < 20, "{calls:?}");
 }
 
 /// Reads `bytes` in pieces of `step` and checks what any reader must hold: no panic,

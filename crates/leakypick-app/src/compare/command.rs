@@ -3,6 +3,7 @@
 use super::{compare_windows, render::write_comparison, CompareOptions, CompareReport, WindowSpec};
 use crate::capture::{open_inputs, warn_all};
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::render::{human_time, Format};
 use crate::settings;
 use leakypick_core::probe::{Decision, ProbeConfig, ProbeTest};
@@ -48,8 +49,10 @@ pub fn run(cmd: &CompareCommand, out: &mut dyn Write) -> Result<()> {
             DestinationScope::All
         },
     };
-    let sources = open_inputs(&cmd.files)?;
+    let mut sources = open_inputs(&cmd.files)?;
+    let progress = Progress::reading(&mut sources, "comparing");
     let report = compare_windows(sources, &opts)?;
+    progress.finish();
     warn_all(&report.capture);
     check_windows(&report)?;
     if report.device_packets == 0 {

@@ -1075,7 +1075,7 @@ fn write_pvalue_table(out: &mut dyn Write, r: &EvaluationReport, fixed: bool) ->
     )?;
     let fmt = |p: Option<f64>| match p {
         None => "-".to_string(),
-        Some(p) if p == 0.0 => "0".to_string(),
+        Some(0.0) => "0".to_string(),
         Some(p) if p < 0.001 => format!("{p:.0e}"),
         Some(p) => format!("{p:.3}"),
     };
