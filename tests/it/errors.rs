@@ -127,8 +127,9 @@ fn bad_detector_options_are_explained() {
         .fails()
         .to_string();
     assert!(err.contains("threshold"), "{err}");
+    // The old spelling `--window` is an alias; the message names the flag as it is now.
     let err = leakypick(["analyze", "--window", "0"]).fails().to_string();
-    assert!(err.contains("--window"), "{err}");
+    assert!(err.contains("--burst-window"), "{err}");
 }
 
 #[test]
@@ -147,7 +148,14 @@ fn help_explains_the_commands() {
         );
     }
     let out = leakypick(["compare", "--help"]).ok().to_string();
-    for needle in ["--idle", "--probe", "--device", "--test", "0.42"] {
+    for needle in [
+        "--idle",
+        "--probe",
+        "--device",
+        "--probe-test",
+        "--p-threshold",
+        "0.42",
+    ] {
         assert!(
             out.contains(needle),
             "compare --help lacks {needle}:\n{out}"
