@@ -260,7 +260,7 @@ fn invalid_subsecond_fields_are_skipped_with_one_warning() {
         // The second record starts after the 24-byte file header, 16-byte record header
         // and 76 captured bytes.
         assert!(
-            text.contains("skipped 2 record(s): invalid sub-second field, the first at byte 116"),
+            text.contains("skipped 2 records: invalid sub-second field, the first at byte 116"),
             "{text}"
         );
         assert!(text.contains(rel), "{text}");

@@ -14,6 +14,7 @@ mod live;
 mod monitor;
 #[cfg(feature = "live")]
 mod monitor_live;
+mod output_contract;
 mod probe_audio;
 #[cfg(feature = "live")]
 mod probing;

@@ -23,8 +23,10 @@
 //! - temporary directories (made by [`Tmp`]) print as `[TMP]` ([`redact_tmp`], done
 //!   before snapshotting and before hashing a digest);
 //! - the environment is cleared and `COLUMNS=100` set: with stdout not a terminal, clap
-//!   wraps `--help` at $COLUMNS (capped at 100 by the CLI). Tables (comfy-table with
-//!   `ContentArrangement::Disabled`) do not depend on the width or on a terminal;
+//!   wraps `--help` at $COLUMNS (capped at 100 by the CLI). Tables wrap to the
+//!   terminal's width only when stdout is a terminal (comfy-table's dynamic
+//!   arrangement); here it is a pipe, so they are laid out at their natural width;
+//! - progress bars are drawn only when stderr is a terminal: never here;
 //! - the only wall-clock times printed are the log lines `monitor` writes on stderr
 //!   (`2026-01-01 12:00:00.000 INFO  ...`): an insta filter turns their time into `[NOW]`.
 //!   Every other time printed is a packet time, and the simulator is seeded;

@@ -24,6 +24,7 @@ pub mod names;
 pub mod oui;
 pub mod probing;
 pub mod process;
+pub mod progress;
 pub mod render;
 #[cfg(feature = "live")]
 pub mod replay;

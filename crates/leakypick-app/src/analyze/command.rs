@@ -4,6 +4,7 @@ use super::{analyze, render::write_analysis, AnalyzeOptions};
 use crate::capture::{open_inputs, warn_all};
 use crate::error::Result;
 use crate::names::DeviceNames;
+use crate::progress::Progress;
 use crate::render::Format;
 use crate::settings::{self, BurstSettings, VerdictSettings};
 use std::io::Write;
@@ -39,21 +40,26 @@ pub fn run(cmd: &AnalyzeCommand, out: &mut dyn Write) -> Result<()> {
         Some(_) => Some(cmd.verdict.session_config(opts.burst, opts.scope)?),
         None => None,
     };
-    let sources = open_inputs(&cmd.files)?;
+    let mut sources = open_inputs(&cmd.files)?;
     if let (Some(log), Some(config)) = (&cmd.probe_log, session) {
         let attempts = crate::probing::read_probe_log(log)?;
+        let progress = Progress::reading(&mut sources, "deciding");
         let (report, capture) =
             crate::probing::evaluate_capture(sources, attempts, config, opts.names)?;
+        progress.finish();
         warn_all(&capture);
         crate::probing::render::write_session(out, &report, cmd.format)?;
         return Ok(out.flush()?);
     }
+    let progress = Progress::reading(&mut sources, "");
     let report = analyze(sources, &opts)?;
+    progress.finish();
     warn_all(&report.capture);
     if report.overflow_frames > 0 {
         eprintln!(
-            "leakypick: warning: more than {} devices; {} frames of further devices were not counted",
-            opts.limits.max_devices, report.overflow_frames
+            "leakypick: warning: more than {} devices; {} of further devices not counted",
+            opts.limits.max_devices,
+            crate::render::count(report.overflow_frames, "frame")
         );
     }
     write_analysis(out, &report, cmd.format)?;

@@ -135,7 +135,8 @@ pub enum CaptureWarning {
     /// The file ends in the middle of a record: the packets before it were read.
     #[error(
         "{file}: capture breaks off at byte {offset} ({what} needs {needed} bytes, {available} left); \
-         {packets_before} packets before it were read"
+         {}",
+        read_before(*.packets_before)
     )]
     Truncated {
         file: String,
@@ -151,8 +152,8 @@ pub enum CaptureWarning {
     /// The file's framing is broken part way (a corrupt length field, a mismatched
     /// block trailer), so nothing after that point can be found reliably.
     #[error(
-        "{file}: unreadable from byte {offset} on ({problem}); \
-         {packets_before} packets before it were read"
+        "{file}: unreadable from byte {offset} on ({problem}); {}",
+        read_before(*.packets_before)
     )]
     Corrupt {
         file: String,
@@ -163,7 +164,8 @@ pub enum CaptureWarning {
 
     /// Some records were skipped for one reason; the rest of the file was read.
     #[error(
-        "{file}: skipped {count} record(s): {reason}, the first at byte {first_offset}: {detail}"
+        "{file}: skipped {}: {reason}, the first at byte {first_offset}: {detail}",
+        crate::render::count(*.count, "record")
     )]
     Skipped {
         file: String,
@@ -173,4 +175,13 @@ pub enum CaptureWarning {
         /// What was wrong with the first such record.
         detail: String,
     },
+}
+
+/// `1 packet before it was read`, `2 packets before it were read`.
+fn read_before(packets: u64) -> String {
+    if packets == 1 {
+        "1 packet before it was read".to_string()
+    } else {
+        format!("{packets} packets before it were read")
+    }
 }

@@ -28,6 +28,9 @@ pub(crate) struct Input {
     eof: bool,
     /// The size the buffer is brought to when it is refilled.
     target: usize,
+    /// Told how many bytes each read from the stream brought (progress): called once per
+    /// refill, so at most every [`OPEN_BUFFER`] bytes or so, never per record.
+    on_read: Option<super::ReadHook>,
 }
 
 impl Input {
@@ -40,7 +43,14 @@ impl Input {
             offset: 0,
             eof: false,
             target: OPEN_BUFFER,
+            on_read: None,
         }
+    }
+
+    /// Reports every read from now on to `hook`, and at once the bytes read so far.
+    pub(crate) fn set_on_read(&mut self, hook: super::ReadHook) {
+        hook(self.offset + (self.end - self.start) as u64);
+        self.on_read = Some(hook);
     }
 
     /// Sets the buffer size used from the next refill on.
@@ -88,7 +98,12 @@ impl Input {
                     self.eof = true;
                     break;
                 }
-                Ok(k) => self.end += k,
+                Ok(k) => {
+                    self.end += k;
+                    if let Some(hook) = &self.on_read {
+                        hook(k as u64);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }

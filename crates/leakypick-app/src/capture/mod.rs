@@ -83,9 +83,15 @@ const READ_BUFFER: usize = 1024 * 1024;
 /// gets a smaller buffer, down to [`OPEN_BUFFER`].
 const MERGE_BUFFER_BUDGET: usize = 64 * 1024 * 1024;
 
+/// Told the number of bytes each time a source reads from its file (for progress bars):
+/// see [`CaptureSource::on_read`].
+pub type ReadHook = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
 /// One capture: a file, standard input, or bytes in memory.
 pub struct CaptureSource {
     name: String,
+    /// The file's size, when it is known (not for standard input).
+    size: Option<u64>,
     input: Input,
     format: Format,
     tally: Tally,
@@ -119,7 +125,16 @@ impl CaptureSource {
         }
         let name = path.display().to_string();
         match std::fs::File::open(path) {
-            Ok(file) => CaptureSource::from_reader(name, Box::new(file)),
+            Ok(file) => {
+                let size = file
+                    .metadata()
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len());
+                let mut source = CaptureSource::from_reader(name, Box::new(file))?;
+                source.size = size;
+                Ok(source)
+            }
             Err(error) => Err(CaptureError::Open { file: name, error }),
         }
     }
@@ -129,7 +144,9 @@ impl CaptureSource {
         name: impl Into<String>,
         bytes: &'static [u8],
     ) -> Result<CaptureSource, CaptureError> {
-        CaptureSource::from_reader(name, Box::new(io::Cursor::new(bytes)))
+        let mut source = CaptureSource::from_reader(name, Box::new(io::Cursor::new(bytes)))?;
+        source.size = Some(bytes.len() as u64);
+        Ok(source)
     }
 
     /// A capture read from any byte stream; `name` is used in messages. Reads and checks
@@ -143,6 +160,7 @@ impl CaptureSource {
         let format = read_file_header(&name, &mut input)?;
         Ok(CaptureSource {
             name,
+            size: None,
             input,
             format,
             tally: Tally::default(),
@@ -155,6 +173,19 @@ impl CaptureSource {
     /// The name used in messages: the path as given, `stdin`, or the name passed in.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The size of the file in bytes, when it is known (a file, the bundled sample; not
+    /// standard input or another stream).
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Tells `hook` how many bytes this source has read so far, then the bytes of every
+    /// further read from its file, as they happen (a read fills the buffer, about a
+    /// megabyte: the per-record path is untouched). For progress bars.
+    pub fn on_read(&mut self, hook: ReadHook) {
+        self.input.set_on_read(hook);
     }
 
     /// Reads the next frame of this source, or `None` at its end.

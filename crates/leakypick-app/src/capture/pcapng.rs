@@ -356,8 +356,8 @@ impl PcapNgFormat {
         } else if found.is_none() {
             tally.skip(SkipReason::UnknownInterface, offset, || {
                 format!(
-                    "packet on interface {id}, but its section describes {} interface(s)",
-                    self.interfaces.len()
+                    "packet on interface {id}, but its section describes {}",
+                    crate::render::count(self.interfaces.len(), "interface")
                 )
             });
         }

@@ -5,6 +5,7 @@
 
 use super::*;
 use proptest::prelude::*;
+use std::sync::Arc;
 
 /// Writes integers in one byte order.
 #[derive(Clone, Copy)]
@@ -309,7 +310,7 @@ fn pcapng_sections_interfaces_resolutions_and_block_kinds() {
     ));
     assert!(warnings[0]
         .to_string()
-        .contains("packet on interface 1, but its section describes 1 interface(s)"));
+        .contains("packet on interface 1, but its section describes 1 interface"));
 }
 
 #[test]
@@ -365,7 +366,7 @@ fn bad_records_are_skipped_and_counted_once_per_kind() {
     let text = s.warnings()[1].to_string();
     assert!(
         text.starts_with(
-            "test.cap: skipped 1000 record(s): timestamp out of range, the first at byte "
+            "test.cap: skipped 1000 records: timestamp out of range, the first at byte "
         ),
         "{text}"
     );
@@ -442,7 +443,7 @@ fn broken_framing_ends_the_file_with_a_warning() {
         w[0].to_string(),
         format!(
             "test.cap: unreadable from byte {good_len} on (block length 36 at its start but \
-             2130706468 at its end); 1 packets before it were read"
+             2130706468 at its end); 1 packet before it was read"
         )
     );
 
@@ -674,6 +675,40 @@ fn from_bytes_reads_a_static_capture() {
     assert_eq!(stats.packets, 1);
     let empty = read_merged(Vec::new(), |_| {}).unwrap();
     assert_eq!(empty, CaptureStats::default());
+}
+
+#[test]
+fn the_read_hook_counts_every_byte_of_the_files() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let records: Vec<Vec<u8>> = (0..5000u32)
+        .map(|i| vec![i as u8; 100 + (i % 50) as usize])
+        .collect();
+    let recs: Vec<Rec> = records
+        .iter()
+        .enumerate()
+        .map(|(i, d)| rec(i as u32, 0, d))
+        .collect();
+    let a: &'static [u8] = pcap_file(false, 0xa1b2_c3d4, 1, &recs).leak();
+    let b: &'static [u8] = pcap_file(true, 0xa1b2_c3d4, 1, &recs[..10]).leak();
+    let read = Arc::new(AtomicU64::new(0));
+    let calls = Arc::new(AtomicU64::new(0));
+    let mut sources = vec![
+        CaptureSource::from_bytes("a", a).unwrap(),
+        CaptureSource::from_bytes("b", b).unwrap(),
+    ];
+    assert_eq!(sources[0].size(), Some(a.len() as u64));
+    for s in &mut sources {
+        let (read, calls) = (Arc::clone(&read), Arc::clone(&calls));
+        s.on_read(Arc::new(move |n| {
+            read.fetch_add(n, Ordering::Relaxed);
+            calls.fetch_add(1, Ordering::Relaxed);
+        }));
+    }
+    let stats = read_merged(sources, |_| {}).unwrap();
+    assert_eq!(stats.packets, 5010);
+    assert_eq!(read.load(Ordering::Relaxed), (a.len() + b.len()) as u64);
+    // Told per buffer refill, never per record.
+    assert!(calls.load(Ordering::Relaxed) < 20, "{calls:?}");
 }
 
 /// Reads `bytes` in pieces of `step` and checks what any reader must hold: no panic,

@@ -4,6 +4,7 @@ use super::{compare_windows, render::write_comparison, CompareOptions, CompareRe
 use crate::capture::{open_inputs, warn_all};
 use crate::error::{Error, Result};
 use crate::process::wall_clock;
+use crate::progress::Progress;
 use crate::render::{human_time, Format};
 use crate::settings;
 use crate::timespec::TimeSpec;
@@ -52,8 +53,10 @@ pub fn run(cmd: &CompareCommand, out: &mut dyn Write) -> Result<()> {
         // Only a bound given as a time ago (`--idle 2h,1h`) uses the clock.
         now: Some(wall_clock()),
     };
-    let sources = open_inputs(&cmd.files)?;
+    let mut sources = open_inputs(&cmd.files)?;
+    let progress = Progress::reading(&mut sources, "comparing");
     let report = compare_windows(sources, &opts)?;
+    progress.finish();
     warn_all(&report.capture);
     check_windows(cmd, &report)?;
     if report.device_packets == 0 {

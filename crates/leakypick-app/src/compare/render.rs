@@ -3,7 +3,8 @@
 use super::CompareReport;
 use crate::capture::render::write_capture_line;
 use crate::render::{
-    human_time, mac_value, new_table, p_value, secs, write_csv_section, write_json_lines, Format,
+    count, human_time, mac_value, new_table, p_value, secs, write_csv_section, write_json_lines,
+    Format,
 };
 use leakypick_core::probe::{Comparison, Decision, NoPValue};
 use serde_json::{json, Value};
@@ -66,9 +67,11 @@ const COMPARISON_COLUMNS: &[&str] = &[
     "p_combined",
     "threshold",
     "decision",
+    "bin_rule",
     "reacted",
     "idle",
     "probe",
+    "missing",
 ];
 
 /// Writes comparisons in the chosen format.
@@ -88,9 +91,9 @@ pub fn write_comparison(
         Format::Table => {
             writeln!(
                 out,
-                "Device {}: {} packets sent in scope; idle window {} to {}, probe window {} to {} (UTC).",
+                "Device {}: {} sent in scope; idle window {} to {}, probe window {} to {} (UTC).",
                 report.device,
-                report.device_packets,
+                count(report.device_packets, "packet"),
                 human_time(report.idle.0),
                 human_time(report.idle.1),
                 human_time(report.probe.0),

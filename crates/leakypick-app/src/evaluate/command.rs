@@ -5,6 +5,7 @@ use super::render::{write_evaluation, write_out_dir, EvalSections};
 use super::{evaluate, DeviceSelection, EvaluateOptions};
 use crate::capture::{open_inputs, warn_all};
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::render::Format;
 use crate::settings::{self, Preset};
 use leakypick_core::eval::MatchRule;
@@ -133,15 +134,17 @@ pub fn run(cmd: &EvaluateCommand, out: &mut dyn Write) -> Result<()> {
     opts.burst_named
         .push(("adaptive".to_string(), Preset::Adaptive.burst_config()));
     let labels = read_labels(cmd)?;
-    let sources = open_inputs(&cmd.files)?;
+    let mut sources = open_inputs(&cmd.files)?;
+    let progress = Progress::reading(&mut sources, "scoring the configurations");
     let report = evaluate(sources, &labels, &opts)?;
+    progress.finish();
     warn_all(&report.capture);
     if let Some(dir) = &cmd.out_dir {
         let written = write_out_dir(dir, &report)
             .map_err(|e| Error::usage(format!("writing the report into {}: {e}", dir.display())))?;
         eprintln!(
-            "leakypick: wrote {} files into {}",
-            written.len(),
+            "leakypick: wrote {} into {}",
+            crate::render::count(written.len(), "file"),
             dir.display()
         );
     }

@@ -619,21 +619,23 @@ pub fn parse_ifttt(
         ));
     }
     set.notes.push(format!(
-        "{file}: {} activations from {} events of {} (each [minute, minute + 60 s) in {})",
-        set.intervals.len(),
-        set.intervals.len() as u64 + merged,
+        "{file}: {} from {} of {} (each [minute, minute + 60 s) in {})",
+        crate::render::count(set.intervals.len(), "activation"),
+        crate::render::count(set.intervals.len() as u64 + merged, "event"),
         used_names.iter().cloned().collect::<Vec<_>>().join(", "),
         tz.iana_name().unwrap_or("the given time zone"),
     ));
     if merged > 0 {
         set.notes.push(format!(
-            "{file}: {merged} repeated events (same device, minute and kind) merged into the activation before them"
+            "{file}: {} (same device, minute and kind) merged into the activation before them",
+            crate::render::count(merged, "repeated event")
         ));
     }
     if !ignored.is_empty() {
         let total: u64 = ignored.values().sum();
         set.notes.push(format!(
-            "{file}: {total} events of devices not in the device map ignored ({})",
+            "{file}: {} of devices not in the device map ignored ({})",
+            crate::render::count(total, "event"),
             ignored
                 .iter()
                 .map(|(n, c)| format!("{n}: {c}"))
@@ -695,7 +697,8 @@ pub fn from_file_name(name: &str, device: Option<DeviceKey>) -> Result<LabelSet,
     };
     Ok(LabelSet {
         notes: vec![format!(
-            "{base}: count label, {count} activations about {spacing_s} s apart at unknown times; detections are grouped (within {} s) and counted, their times are not checked",
+            "{base}: count label, {} about {spacing_s} s apart at unknown times; detections are grouped (within {} s) and counted, their times are not checked",
+            crate::render::count(count, "activation"),
             spacing_s as f64 / 2.0
         )],
         counts: vec![label],

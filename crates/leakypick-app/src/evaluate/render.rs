@@ -9,8 +9,10 @@ use crate::evaluate::{
     ConfigResult, DetectionRecord, DetectorParams, EvalDevice, EvaluationReport, PValueSeries,
     RateSeries, RocCurve, Score,
 };
-use crate::render::Format;
-use leakypick_core::eval::WindowPair;
+use crate::render::{
+    count as plural, count_of, fixed_width, human_time, new_table, value_to_cell, Format, Table,
+};
+use leakypick_core::eval::{PairLabel, WindowPair};
 use leakypick_core::stats::AutoBinRule;
 use leakypick_core::{DeviceKey, Timestamp};
 use serde_json::{json, Value};
@@ -258,6 +260,19 @@ pub struct EvalSections {
     pub rates: bool,
 }
 
+impl EvalSections {
+    /// What the table shows without `--full`: the named configurations, the burst sweep
+    /// grid and the ROC summary of statistical probing.
+    pub const TABLE: EvalSections = EvalSections {
+        labels: false,
+        sweep_metrics: false,
+        roc: false,
+        detections: true,
+        pvalues: false,
+        rates: false,
+    };
+}
+
 impl Default for EvalSections {
     fn default() -> Self {
         EvalSections {
@@ -422,7 +437,7 @@ pub fn write_evaluation(
             }
             section(out, SUMMARY_COLUMNS, &mut std::iter::once(summary_json(r)))
         }
-        Format::Table => write_table(out, r),
+        Format::Table => write_table(out, r, sections, false),
     }
 }
 
@@ -517,69 +532,63 @@ const SUMMARY_COLUMNS: &[&str] = &[
     "warnings",
 ];
 
-/// A CSV cell: objects (parameters) as `key=value` pairs joined with `;`, lists joined
-/// with `;`, null as empty.
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(";"),
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k}={}", cell(v)))
-            .collect::<Vec<_>>()
-            .join(";"),
-        other => other.to_string(),
-    }
-}
-
 fn write_csv_section(
     out: &mut dyn Write,
     columns: &[&str],
     rows: &mut dyn Iterator<Item = Value>,
 ) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(columns).map_err(io::Error::other)?;
-    for v in rows {
-        w.write_record(columns.iter().map(|c| cell(&v[*c])))
-            .map_err(io::Error::other)?;
-    }
-    w.flush()
+    crate::render::write_csv_section(out, columns, rows)
 }
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0))
 }
 
-fn table(header: Vec<&str>, right_from: usize) -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-        .set_header(header.clone());
-    for i in right_from..header.len() {
-        if let Some(c) = t.column_mut(i) {
-            c.set_cell_alignment(comfy_table::CellAlignment::Right);
-        }
+/// A table whose columns from `right_from` on are right-aligned; `fixed`: never wrapped
+/// to the terminal (a file).
+fn table(header: Vec<&str>, right_from: usize, fixed: bool) -> Table {
+    let right: Vec<usize> = (right_from..header.len()).collect();
+    let t = new_table(header, &right);
+    if fixed {
+        fixed_width(t)
+    } else {
+        t
     }
-    t
 }
 
 fn opt_u64(x: Option<u64>) -> String {
     x.map_or("-".to_string(), |v| v.to_string())
 }
 
-fn write_table(out: &mut dyn Write, r: &EvaluationReport) -> io::Result<()> {
+/// The table for people. Without `--full` (`sections` [`EvalSections::TABLE`]): the
+/// labels line, the named configurations, the burst sweep grid and the statistical ROC
+/// summary. `--full` adds the labels per device, every burst sweep point, the
+/// statistical sweep at a few thresholds, every ROC curve's AUC and a summary of each
+/// device's p-values; the complete records are in JSON and CSV. `fixed`: a file, never
+/// wrapped to the terminal.
+fn write_table(
+    out: &mut dyn Write,
+    r: &EvaluationReport,
+    sections: EvalSections,
+    fixed: bool,
+) -> io::Result<()> {
+    let table = |header: Vec<&str>, right_from: usize| table(header, right_from, fixed);
     let labelled: usize = r.devices.iter().map(|d| d.activations.len()).sum();
     let counts = r.devices.iter().filter(|d| d.count.is_some()).count();
     writeln!(
         out,
-        "Labels: {labelled} activations and {counts} count labels on {} devices; slots of {} s, tolerance {} s around each activation",
-        r.devices.len(),
+        "Labels: {} and {} on {}; slots of {} s, tolerance {} s around each activation",
+        plural(labelled, "activation"),
+        plural(counts, "count label"),
+        plural(r.devices.len(), "device"),
         nanos_secs(r.slot_nanos),
         r.rule.tolerance_secs()
     )?;
     for n in &r.notes {
         writeln!(out, "  note: {n}")?;
+    }
+    if sections.labels {
+        writeln!(out, "{}", labels_table(r, fixed))?;
     }
     writeln!(out)?;
     writeln!(
@@ -744,18 +753,396 @@ fn write_table(out: &mut dyn Write, r: &EvaluationReport) -> io::Result<()> {
         }
         writeln!(out, "{t}")?;
     }
+    if sections.sweep_metrics {
+        write_sweep_tables(out, r, fixed)?;
+    }
+    if sections.roc {
+        write_auc_table(out, r, fixed)?;
+    }
+    if sections.pvalues {
+        write_pvalue_table(out, r, fixed)?;
+    }
     let c = &r.capture;
     writeln!(
         out,
-        "\nRead {} packets from {} file{}, {} skipped; {} configurations evaluated.",
-        c.packets,
-        c.files,
-        if c.files == 1 { "" } else { "s" },
+        "\nRead {} from {}, {} skipped; {} evaluated.",
+        plural(c.packets, "packet"),
+        plural(c.files, "file"),
         c.skipped,
-        r.results.len()
+        plural(r.results.len(), "configuration")
     )?;
     for w in &c.warnings {
         writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+/// The thresholds `t` at which `--full` shows the statistical sweep in the table.
+const TABLE_THRESHOLDS: [f64; 7] = [0.01, 0.05, 0.1, 0.2, 0.3, 0.42, 0.5];
+
+/// One row per device: its labels, their kinds and when they start and end.
+fn labels_table(r: &EvaluationReport, fixed: bool) -> Table {
+    let mut t = table(
+        vec![
+            "DEVICE",
+            "LABELS",
+            "KINDS",
+            "FIRST START (UTC)",
+            "LAST END (UTC)",
+        ],
+        5,
+        fixed,
+    );
+    for d in &r.devices {
+        let (labels, kinds) = match &d.count {
+            Some(c) => (
+                match c.label.spacing_nanos {
+                    Some(sp) => format!(
+                        "count: {}, {} s apart",
+                        plural(c.count, "activation"),
+                        nanos_secs(sp)
+                    ),
+                    None => format!("count: {}", plural(c.count, "activation")),
+                },
+                c.label.kind.clone(),
+            ),
+            None if d.activations.is_empty() => ("none (idle)".to_string(), String::new()),
+            None => {
+                let mut kinds: Vec<&str> = d
+                    .activations
+                    .iter()
+                    .map(|a| a.activation.kind.as_str())
+                    .collect();
+                kinds.sort_unstable();
+                kinds.dedup();
+                (plural(d.activations.len(), "activation"), kinds.join(", "))
+            }
+        };
+        let first = d.activations.iter().map(|a| a.activation.start).min();
+        let last = d.activations.iter().map(|a| a.activation.end).max();
+        t.add_row(vec![
+            d.key.to_string(),
+            labels,
+            if kinds.is_empty() { "-".into() } else { kinds },
+            first.map_or("-".into(), human_time),
+            last.map_or("-".into(), human_time),
+        ]);
+    }
+    t
+}
+
+/// The metric cells of an overall score: TP FP FN TN TPR FPR PRECISION F1.
+fn score_cells(s: &Score) -> Vec<String> {
+    let c = s.confusion;
+    vec![
+        opt_u64(c.map(|c| c.tp)),
+        opt_u64(c.map(|c| c.fp)),
+        opt_u64(c.map(|c| c.fn_)),
+        opt_u64(c.map(|c| c.tn)),
+        pct(c.and_then(|c| c.tpr())),
+        pct(c.and_then(|c| c.fpr())),
+        pct(c.and_then(|c| c.precision())),
+        c.and_then(|c| c.f1())
+            .map_or("-".into(), |f| format!("{f:.3}")),
+    ]
+}
+
+/// `--full`: every burst sweep point, and the statistical sweep at [`TABLE_THRESHOLDS`],
+/// overall.
+fn write_sweep_tables(out: &mut dyn Write, r: &EvaluationReport, fixed: bool) -> io::Result<()> {
+    let sweep = |detector: &'static str| {
+        r.results
+            .iter()
+            .filter(move |x| x.name.is_none() && x.params.detector() == detector)
+    };
+    if sweep("burst").next().is_some() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Burst sweep, every point, overall (per {}-s slot):",
+            nanos_secs(r.slot_nanos)
+        )?;
+        let mut t = table(
+            vec![
+                "WINDOW",
+                "KBIT/S",
+                "N",
+                "TP",
+                "FP",
+                "FN",
+                "TN",
+                "TPR",
+                "FPR",
+                "PRECISION",
+                "F1",
+                "ACTIVATIONS DETECTED",
+                "FALSE ALARMS",
+            ],
+            1,
+            fixed,
+        );
+        let mut rows: Vec<&ConfigResult> = sweep("burst").collect();
+        rows.sort_by(|a, b| match (a.params, b.params) {
+            (DetectorParams::Burst(x), DetectorParams::Burst(y)) => x
+                .threshold_bps
+                .total_cmp(&y.threshold_bps)
+                .then(x.min_windows.cmp(&y.min_windows)),
+            _ => std::cmp::Ordering::Equal,
+        });
+        for res in rows {
+            let DetectorParams::Burst(c) = res.params else {
+                continue;
+            };
+            let mut row = vec![
+                format!("{} s", c.window_secs()),
+                format!("{}", c.threshold_bps / 1000.0),
+                c.min_windows.to_string(),
+            ];
+            row.extend(score_cells(&res.overall));
+            row.push(format!(
+                "{}/{}",
+                res.overall.events.detected, res.overall.events.activations
+            ));
+            row.push(res.overall.events.false_alarms.to_string());
+            t.add_row(row);
+        }
+        writeln!(out, "{t}")?;
+    }
+    if sweep("stat").next().is_some() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Statistical probing sweep, overall (per window pair), at t = {} (every t from 0 to 1 in JSON and CSV):",
+            TABLE_THRESHOLDS.map(|t| t.to_string()).join(", ")
+        )?;
+        let mut t = table(
+            vec![
+                "WINDOW",
+                "TEST",
+                "T",
+                "TP",
+                "FP",
+                "FN",
+                "TN",
+                "TPR",
+                "FPR",
+                "PRECISION",
+                "F1",
+            ],
+            2,
+            fixed,
+        );
+        let mut empty: Vec<String> = Vec::new();
+        let mut unscored = false;
+        for curve in r.roc.iter().filter(|c| c.params.detector() == "stat") {
+            let DetectorParams::Stat(c) = curve.params else {
+                continue;
+            };
+            let window = format!("{} s", nanos_secs(c.window_nanos));
+            // The shown thresholds; neighbours with the same counts share one row.
+            let mut runs: Vec<(f64, f64, &Score)> = Vec::new();
+            for &(value, i) in &curve.points {
+                if !TABLE_THRESHOLDS.iter().any(|x| (x - value).abs() < 1e-9) {
+                    continue;
+                }
+                let Some(res) = r.results.get(i) else {
+                    continue;
+                };
+                match runs.last_mut() {
+                    Some(last) if last.2.confusion == res.overall.confusion => last.1 = value,
+                    _ => runs.push((value, value, &res.overall)),
+                }
+            }
+            if runs.iter().all(|run| run.2.confusion.is_none()) {
+                unscored = true;
+                continue;
+            }
+            let pairs = |s: &Score| s.confusion.map_or(0, |k| k.tp + k.fp + k.fn_ + k.tn);
+            if runs.iter().all(|run| pairs(run.2) == 0) {
+                if !empty.contains(&window) {
+                    empty.push(window);
+                }
+                continue;
+            }
+            for (from, to, score) in runs {
+                let mut row = vec![
+                    window.clone(),
+                    c.probe.test.name().to_string(),
+                    if from == to {
+                        format!("{from}")
+                    } else {
+                        format!("{from}..{to}")
+                    },
+                ];
+                row.extend(score_cells(score));
+                t.add_row(row);
+            }
+        }
+        if !t.is_empty() {
+            writeln!(out, "{t}")?;
+        }
+        if !empty.is_empty() {
+            writeln!(
+                out,
+                "No window pairs with {} windows (the capture is too short, or no device sent anything in them).",
+                empty.join(", ")
+            )?;
+        }
+        if unscored {
+            writeln!(
+                out,
+                "Window pairs are not scored for devices labelled by count: the labels do not say when the activations were (the p-values are below)."
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `--full`: every ROC curve (pooled over devices) with its area.
+fn write_auc_table(out: &mut dyn Write, r: &EvaluationReport, fixed: bool) -> io::Result<()> {
+    if r.roc.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "ROC curves, overall: the fixed parameters, the varied one and the area under the curve:"
+    )?;
+    let mut t = table(
+        vec!["DETECTOR", "CURVE", "VARIED", "POINTS", "AUC"],
+        3,
+        fixed,
+    );
+    for c in &r.roc {
+        let curve = match c.params {
+            DetectorParams::Burst(b) => format!(
+                "{} s, {} kbit/s{}",
+                b.window_secs(),
+                b.threshold_bps / 1000.0,
+                if b.baseline.is_some() {
+                    ", adaptive"
+                } else {
+                    ""
+                }
+            ),
+            DetectorParams::Stat(s) => format!(
+                "d={} s, {}",
+                nanos_secs(s.window_nanos),
+                s.probe.test.name()
+            ),
+        };
+        let varied = match c.varied {
+            "min_windows" => "n",
+            "threshold" => "t",
+            other => other,
+        };
+        let range = match (c.points.first(), c.points.last()) {
+            (Some(a), Some(b)) => format!("{} ({}..{})", c.points.len(), a.0, b.0),
+            _ => "0".to_string(),
+        };
+        t.add_row(vec![
+            c.params.detector().to_string(),
+            curve,
+            varied.to_string(),
+            range,
+            c.auc.map_or("-".into(), |a| format!("{a:.3}")),
+        ]);
+    }
+    writeln!(out, "{t}")
+}
+
+/// The median of sorted values.
+fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => sorted.get(n / 2).copied(),
+        _ => Some((sorted.get(n / 2 - 1)? + sorted.get(n / 2)?) / 2.0),
+    }
+}
+
+/// `--full`: per device, window length and test, how many window pairs were compared
+/// and the spread of their deciding p-values, split by whether the probe window held
+/// an activation.
+fn write_pvalue_table(out: &mut dyn Write, r: &EvaluationReport, fixed: bool) -> io::Result<()> {
+    if r.pvalues.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "P-values of the window pairs, per device (the deciding p-value; + pairs have an activation in the probe window, - pairs none, skipped pairs are neither and are not scored):"
+    )?;
+    let fmt = |p: Option<f64>| match p {
+        None => "-".to_string(),
+        Some(0.0) => "0".to_string(),
+        Some(p) if p < 0.001 => format!("{p:.0e}"),
+        Some(p) => format!("{p:.3}"),
+    };
+    let mut t = table(
+        vec![
+            "DEVICE",
+            "WINDOW",
+            "TEST",
+            "PAIRS +/-/SKIPPED",
+            "WITH P",
+            "MIN",
+            "MEDIAN",
+            "MAX",
+            "MEDIAN +",
+            "MEDIAN -",
+        ],
+        3,
+        fixed,
+    );
+    let mut without = 0usize;
+    // Per device, then window length, then test (as evaluated).
+    let mut series: Vec<&PValueSeries> = r.pvalues.iter().collect();
+    series.sort_by_key(|s| (s.device, s.config.window_nanos));
+    for s in series {
+        let set = &s.pairs;
+        let mut all: Vec<f64> = set.pairs.iter().filter_map(|p| p.score).collect();
+        if all.is_empty() {
+            without += 1;
+            continue;
+        }
+        let by_label = |label: PairLabel| {
+            let mut v: Vec<f64> = set
+                .pairs
+                .iter()
+                .filter(|p| p.label == label)
+                .filter_map(|p| p.score)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            median(&v)
+        };
+        all.sort_by(f64::total_cmp);
+        let count = |label: PairLabel| set.pairs.iter().filter(|p| p.label == label).count();
+        let positive = count(PairLabel::Positive) as u64 + set.silent_positive;
+        let negative = count(PairLabel::Negative) as u64 + set.silent_negative;
+        let skipped = count(PairLabel::Skipped) as u64 + set.silent_skipped;
+        t.add_row(vec![
+            s.device.to_string(),
+            format!("{} s", nanos_secs(s.config.window_nanos)),
+            s.config.probe.test.name().to_string(),
+            format!("{positive}/{negative}/{skipped}"),
+            all.len().to_string(),
+            fmt(all.first().copied()),
+            fmt(median(&all)),
+            fmt(all.last().copied()),
+            fmt(by_label(PairLabel::Positive)),
+            fmt(by_label(PairLabel::Negative)),
+        ]);
+    }
+    if !t.is_empty() {
+        writeln!(out, "{t}")?;
+    }
+    if without > 0 {
+        writeln!(
+            out,
+            "{} without a p-value (fewer than 2 frames in a window) not shown.",
+            count_of(without, "series", "series")
+        )?;
     }
     Ok(())
 }
@@ -779,7 +1166,9 @@ pub fn write_out_dir(dir: &Path, r: &EvaluationReport) -> io::Result<Vec<PathBuf
     file("evaluation.jsonl", &mut |w| {
         write_evaluation(w, r, Format::Json, EvalSections::default())
     })?;
-    file("summary.txt", &mut |w| write_table(w, r))?;
+    file("summary.txt", &mut |w| {
+        write_table(w, r, EvalSections::TABLE, true)
+    })?;
     file("metrics.csv", &mut |w| {
         write_csv_section(w, METRICS_COLUMNS, &mut metrics_rows(r, true))
     })?;
@@ -803,7 +1192,7 @@ pub fn write_out_dir(dir: &Path, r: &EvaluationReport) -> io::Result<Vec<PathBuf
                 writeln!(
                     w,
                     "{},{},{},{},{},{}",
-                    cell(&mac_value(Some(s.device))),
+                    value_to_cell(&mac_value(Some(s.device))),
                     s.device,
                     nanos_secs(s.window_nanos),
                     nanos_secs(s.step_nanos),

@@ -575,7 +575,11 @@ fn timeline(r: &EvaluationReport, d: &EvalDevice) -> Chart {
         .collect();
     let mut label = String::from("upload rate");
     if let Some(c) = &d.count {
-        let _ = write!(label, " ({} activations by count, times unknown)", c.count);
+        let _ = write!(
+            label,
+            " ({} by count, times unknown)",
+            crate::render::count(c.count, "activation")
+        );
     }
     timeline_chart(
         &format!(
@@ -671,11 +675,10 @@ fn evaluated_section(o: &mut String, r: &EvaluationReport) {
     };
     let _ = writeln!(
         o,
-        "- **Captures:** {} file{}, {} packets ({} records skipped){span}.",
-        c.files,
-        if c.files == 1 { "" } else { "s" },
-        c.packets,
-        c.skipped
+        "- **Captures:** {}, {} ({} skipped){span}.",
+        crate::render::count(c.files, "file"),
+        crate::render::count(c.packets, "packet"),
+        crate::render::count(c.skipped, "record")
     );
     let sources: BTreeSet<String> = r
         .devices
@@ -711,8 +714,9 @@ fn evaluated_section(o: &mut String, r: &EvaluationReport) {
             .sum();
         let _ = write!(
             labels,
-            "; {n} activations known only by count (from the file name; no times, so no \
-             slot-level rates and no window pairs)"
+            "; {} known only by count (from the file name; no times, so no \
+             slot-level rates and no window pairs)",
+            crate::render::count(n, "activation")
         );
     }
     if !sources.is_empty() {

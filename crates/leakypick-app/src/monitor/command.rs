@@ -153,10 +153,10 @@ pub fn run(cmd: &MonitorCommand, out: &mut dyn Write) -> Result<()> {
     }
     let summary = result?;
     log::info!(
-        "stopped: {} frames, {} devices, {} detections{}",
-        summary.frames,
-        summary.devices,
-        summary.detections,
+        "stopped: {}, {}, {}{}",
+        crate::render::count(summary.frames, "frame"),
+        crate::render::count(summary.devices, "device"),
+        crate::render::count(summary.detections, "detection"),
         summary.drops.map_or(String::new(), |d| format!(
             "; kernel dropped {} and the interface {} of {} packets",
             d.dropped_kernel, d.dropped_interface, d.received

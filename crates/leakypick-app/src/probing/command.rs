@@ -186,8 +186,8 @@ pub fn run(cmd: &ProbeCommand, out: &mut dyn Write) -> Result<()> {
     });
     let per_probe = plan.settle + plan.idle + plan.window;
     log::info!(
-        "probing session: {} probe(s) ({}), about {:.0} s without re-tests",
-        probes.len(),
+        "probing session: {} ({}), about {:.0} s without re-tests",
+        crate::render::count(probes.len(), "probe"),
         probes.join(", "),
         per_probe.as_secs_f64() * probes.len() as f64
     );
@@ -226,8 +226,8 @@ fn log_event(e: &SessionEvent) {
             attempt,
             reacted,
         } => log::info!(
-            "{probe} (attempt {attempt}): {} device(s) reacted{}",
-            reacted.len(),
+            "{probe} (attempt {attempt}): {} reacted{}",
+            crate::render::count(reacted.len(), "device"),
             if reacted.is_empty() {
                 String::new()
             } else {

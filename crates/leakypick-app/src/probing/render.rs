@@ -4,7 +4,8 @@
 use super::SessionReport;
 use crate::oui;
 use crate::render::{
-    human_time, mac_value, new_table, p_value, secs, write_csv_section, write_json_lines, Format,
+    count, human_time, mac_value, new_table, p_value, secs, write_csv_section, write_json_lines,
+    Format,
 };
 use leakypick_core::session::{Decide, DeviceAttempt, ProbeVerdict};
 use leakypick_core::time::Timestamp;
@@ -88,7 +89,20 @@ const VERDICT_COLUMNS: &[&str] = &[
     "decide",
     "test",
     "threshold",
+    "details",
 ];
+
+const SESSION_COLUMNS: &[&str] = &[
+    "type", "start", "end", "probes", "attempts", "devices", "reacted", "decide",
+];
+
+/// The columns of a section of `report`'s CSV: `type`, then `session` (the session's
+/// number in the history), then the other columns of the record.
+fn with_session_column(columns: &[&'static str]) -> Vec<&'static str> {
+    let mut out = vec!["type", "session"];
+    out.extend(columns.iter().filter(|c| **c != "type"));
+    out
+}
 
 /// Writes a session's verdicts: one JSON object per device and probe, then a summary.
 pub fn write_session(
@@ -103,11 +117,15 @@ pub fn write_session(
             }
             write_json_lines(out, &[session_json(report)])
         }
-        Format::Csv => write_csv_section(
-            out,
-            VERDICT_COLUMNS,
-            report.verdicts.iter().map(|v| verdict_json(report, v)),
-        ),
+        Format::Csv => {
+            write_csv_section(
+                out,
+                VERDICT_COLUMNS,
+                report.verdicts.iter().map(|v| verdict_json(report, v)),
+            )?;
+            out.write_all(b"\n")?;
+            write_csv_section(out, SESSION_COLUMNS, std::iter::once(session_json(report)))
+        }
         Format::Table => {
             let mut t = new_table(
                 vec![
@@ -161,9 +179,12 @@ pub fn write_session(
             let reacting = report.reacting();
             writeln!(
                 out,
-                "Probing: {} probe(s), {} attempt(s); decided by {} (test {}, p < {}).",
-                report.attempts.iter().filter(|a| a.attempt == 1).count(),
-                report.attempts.len(),
+                "Probing: {}, {}; decided by {} (test {}, p < {}).",
+                count(
+                    report.attempts.iter().filter(|a| a.attempt == 1).count(),
+                    "probe"
+                ),
+                count(report.attempts.len(), "attempt"),
                 report.config.decide.name(),
                 report.config.probe.test.name(),
                 report.config.probe.threshold
@@ -211,22 +232,26 @@ pub fn write_stored_session(
             write_json_lines(out, std::slice::from_ref(summary))
         }
         Format::Csv => {
-            writeln!(out, "session,mac,probe,reacted,attempts,positive,decide")?;
-            let mut w = csv::Writer::from_writer(out);
-            for v in verdicts {
-                let text = |k: &str| v[k].as_str().unwrap_or("").to_string();
-                w.write_record([
-                    id.to_string(),
-                    text("id"),
-                    text("probe"),
-                    v["reacted"].to_string(),
-                    v["attempts"].to_string(),
-                    v["positive"].to_string(),
-                    text("decide"),
-                ])
-                .map_err(io::Error::other)?;
-            }
-            w.flush()
+            // The stored records, each with the session's number beside its type.
+            let numbered = |v: &Value, ty: &str| {
+                let mut v = v.clone();
+                if let Some(m) = v.as_object_mut() {
+                    m.entry("type").or_insert_with(|| json!(ty));
+                    m.insert("session".to_string(), json!(id));
+                }
+                v
+            };
+            write_csv_section(
+                out,
+                &with_session_column(VERDICT_COLUMNS),
+                verdicts.iter().map(|v| numbered(v, "verdict")),
+            )?;
+            out.write_all(b"\n")?;
+            write_csv_section(
+                out,
+                &with_session_column(SESSION_COLUMNS),
+                std::iter::once(numbered(summary, "session")),
+            )
         }
         Format::Table => {
             let when = summary["start"]
@@ -240,7 +265,7 @@ pub fn write_stored_session(
                 any = true;
                 writeln!(
                     out,
-                    "REACTED: {} {} to {} ({}/{} attempts)",
+                    "REACTED: {} {} to {} ({} of {})",
                     v["id"].as_str().unwrap_or(""),
                     v["name"]
                         .as_str()
@@ -249,7 +274,7 @@ pub fn write_stored_session(
                         .unwrap_or_default(),
                     v["probe"].as_str().unwrap_or(""),
                     v["positive"],
-                    v["attempts"]
+                    count(v["attempts"].as_u64().unwrap_or(0), "attempt")
                 )?;
             }
             if !any {

@@ -316,8 +316,8 @@ pub fn run(
     }
     if let Some(first) = &summary.first_error {
         eprintln!(
-            "leakypick: warning: {} frame(s) could not be sent; the first: {first}",
-            summary.failed
+            "leakypick: warning: {} not be sent; the first: {first}",
+            crate::render::count_of(summary.failed, "frame could", "frames could")
         );
     }
     render::write_summary(out, &summary, format)?;
@@ -374,6 +374,12 @@ mod tests {
         assert_eq!(v["type"], "replay");
         assert_eq!(v["frames"], 1000);
         assert_eq!(v["mbps"], 5.0);
+        // The CSV carries exactly the JSON fields, in order.
+        let keys: Vec<&str> = v
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, CSV_COLUMNS);
         let mut out = Vec::new();
         write_summary(&mut out, &s, Format::Csv).unwrap_or_else(|e| panic!("{e}"));
         let text = String::from_utf8_lossy(&out);

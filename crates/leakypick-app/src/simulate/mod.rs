@@ -165,7 +165,16 @@ pub fn simulate(
         first: None,
         last: None,
     };
+    // Progress by simulated time, on a terminal only (see `crate::progress`).
+    let progress = crate::progress::Progress::simulated_time(opts.duration_ns.max(0) as u64);
+    let mut events: u32 = 0;
     while let Some(event) = sim.next_event() {
+        events = events.wrapping_add(1);
+        if events % 4096 == 0 {
+            if let Some(t) = summary.last {
+                progress.set_position(t.0.saturating_sub(opts.start.0).max(0) as u64);
+            }
+        }
         match event {
             SimEvent::Activation(a) => {
                 writeln!(
@@ -202,6 +211,7 @@ pub fn simulate(
     }
     pcap.flush().map_err(SimError::Pcap)?;
     labels.flush().map_err(SimError::Labels)?;
+    progress.finish();
     Ok(summary)
 }
 

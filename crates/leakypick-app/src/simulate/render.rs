@@ -2,7 +2,7 @@
 //! `simulation` record with the totals.
 
 use crate::render::{
-    new_table, opt_secs, value_to_cell, write_csv_section, write_json_lines, Format,
+    count, new_table, opt_secs, value_to_cell, write_csv_section, write_json_lines, Format,
 };
 use serde_json::{json, Value};
 use std::io::{self, Write};
@@ -82,8 +82,10 @@ pub fn write_simulation(
             writeln!(out, "{t}")?;
             writeln!(
                 out,
-                "Wrote {} frames ({} bytes on the wire) to {pcap} and {} activations to {labels}.",
-                s.frames, s.wire_bytes, s.activations
+                "Wrote {} ({} on the wire) to {pcap} and {} to {labels}.",
+                count(s.frames, "frame"),
+                count(s.wire_bytes, "byte"),
+                count(s.activations, "activation")
             )
         }
     }

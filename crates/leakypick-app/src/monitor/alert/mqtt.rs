@@ -526,8 +526,9 @@ impl Poller {
                     backoff = self.min;
                     if failures > 0 {
                         log::info!(
-                            "MQTT {}: connected (after {failures} failed attempt(s))",
-                            self.broker
+                            "MQTT {}: connected (after {})",
+                            self.broker,
+                            crate::render::count_of(failures, "failed attempt", "failed attempts")
                         );
                     } else {
                         log::info!("MQTT {}: connected", self.broker);
@@ -766,7 +767,10 @@ impl Publisher {
         let left = (st.events.len() + outbox.iter().filter(|p| p.event).count()) as u64;
         if left > 0 {
             lock(&self.shared.stats).mqtt.failed += left;
-            log::warn!("MQTT: {left} event message(s) not delivered before stopping");
+            log::warn!(
+                "MQTT: {} not delivered before stopping",
+                crate::render::count_of(left, "event message", "event messages")
+            );
         }
     }
 }

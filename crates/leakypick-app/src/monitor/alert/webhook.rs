@@ -224,8 +224,9 @@ impl Worker {
                 let left = 1 + rx.try_iter().count() as u64;
                 lock(&self.shared.stats).webhook.failed += left;
                 log::warn!(
-                    "webhook {}: {left} alert(s) not delivered before the shutdown deadline",
-                    self.settings.url
+                    "webhook {}: {} not delivered before the shutdown deadline",
+                    self.settings.url,
+                    crate::render::count(left, "alert")
                 );
                 return;
             }
@@ -276,10 +277,10 @@ impl Worker {
             };
             lock(&self.shared.stats).webhook.failed += 1;
             log::warn!(
-                "webhook {}: could not deliver {} after {} attempt(s): {error}",
+                "webhook {}: could not deliver {} after {}: {error}",
                 self.settings.url,
                 job.what,
-                attempt + 1
+                crate::render::count(attempt + 1, "attempt")
             );
             return;
         }
