@@ -22,5 +22,6 @@ mod simulate;
 mod snapshots;
 mod store;
 mod testbed;
+mod tidy;
 mod util;
 mod wifi;
