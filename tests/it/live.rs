@@ -4,8 +4,10 @@
 //! pair (`lpka` in A, `lpkb` in B; IPv6 off so the kernels send nothing of their own, no
 //! addresses, no routes) and deletes them when it ends, also when it fails. The code under
 //! test runs inside the namespaces: the `leakypick` binary through `ip netns exec`, and
-//! [`LiveSource`] in this very test binary, re-executed inside a namespace to run one of
-//! the `inner_*` helpers below (ignored tests that do nothing without their parameters).
+//! [`LiveSource`](leakypick_app::monitor::live::LiveSource) in the helper program
+//! `examples/live_helper.rs` (not a test: built by `cargo test --features live`, found by
+//! [`util::helper_program`]), started inside a namespace with the name and parameters of
+//! one of its helpers in `LEAKYPICK_LIVE_TEST_INNER`.
 //!
 //! They need root and `ip` (iproute2); tshark gives the expected numbers. Without them
 //! they FAIL: a skipped test would let CI pass without checking anything.
@@ -13,17 +15,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::util::{self, Run};
-use leakypick_app::monitor::live::{LiveOptions, LiveSource};
-use leakypick_app::monitor::source::{FrameSource, Pull};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The Echo Dot of the bundled sample.
 const ECHO: &str = "68:db:f5:90:19:64";
-/// Carries an inner helper's parameters (JSON).
+/// Carries the name and parameters of a helper of `examples/live_helper.rs` (JSON).
 const INNER_ENV: &str = "LEAKYPICK_LIVE_TEST_INNER";
 const IFACE_A: &str = "lpka";
 const IFACE_B: &str = "lpkb";
@@ -34,6 +33,12 @@ fn sample_path() -> PathBuf {
 
 fn leakypick_bin() -> &'static str {
     env!("CARGO_BIN_EXE_leakypick")
+}
+
+/// The helper program that runs [`LiveSource`](leakypick_app::monitor::live::LiveSource)
+/// inside the namespaces.
+fn live_helper() -> PathBuf {
+    util::helper_program("live_helper")
 }
 
 /// Runs a command and asserts it succeeded.
@@ -137,26 +142,22 @@ impl Net {
         }
     }
 
-    /// Starts this test binary inside `ns`, running the ignored helper `inner` with `params`.
+    /// Starts the helper program `live_helper` inside `ns` (through `prefix`, e.g.
+    /// setpriv), running its helper `inner` with `params`.
     fn spawn_inner(&self, ns: &str, prefix: &[&str], inner: &str, params: &Value) -> Child {
-        let exe = std::env::current_exe().unwrap();
         Command::new("ip")
             .args(["netns", "exec", ns])
             .args(prefix)
-            .arg(exe)
-            .args([
-                "--exact",
-                &format!("live::{inner}"),
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(INNER_ENV, params.to_string())
+            .arg(live_helper())
+            .env(
+                INNER_ENV,
+                json!({"helper": inner, "params": params}).to_string(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the inner test: {e}"))
+            .unwrap_or_else(|e| panic!("cannot start the helper {inner}: {e}"))
     }
 }
 
@@ -184,7 +185,7 @@ fn finish(child: Child, what: &str) -> String {
     text
 }
 
-/// Polls `path` (JSON written atomically by an inner helper) until `ok` holds.
+/// Polls `path` (JSON written atomically by a helper) until `ok` holds.
 fn wait_for(path: &Path, what: &str, timeout: Duration, ok: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
     let mut last = Value::Null;
@@ -225,273 +226,10 @@ fn lengths(v: &Value) -> Vec<u64> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Inner helpers: run inside a namespace by the tests above them, never on their own.
-
-/// Log records of an inner run, to check what the source logged.
-static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Recorder;
-
-impl log::Log for Recorder {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        let line = format!("{} {}", record.level(), record.args());
-        eprintln!("inner log: {line}");
-        LOGS.lock().unwrap().push(line);
-    }
-    fn flush(&self) {}
-}
-
-static RECORDER: Recorder = Recorder;
-
-fn inner_params() -> Option<Value> {
-    let text = std::env::var(INNER_ENV).ok()?;
-    Some(serde_json::from_str(&text).unwrap())
-}
-
-fn write_json(path: &str, v: &Value) {
-    let tmp = format!("{path}.tmp");
-    std::fs::write(&tmp, v.to_string()).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
-
-fn wall_ns() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    )
-    .unwrap()
-}
-
-/// Captures with [`LiveSource`] until `expect` frames arrived, or the `stop` file exists
-/// and nothing arrived for a second (or 60 s passed). Writes its progress to `status`
-/// and what it saw to `result`.
-#[test]
-#[ignore = "helper: run inside a namespace by the live tests"]
-fn inner_capture() {
-    let Some(p) = inner_params() else {
-        eprintln!("inner_capture is run by the live tests; nothing to do on its own");
-        return;
-    };
-    log::set_logger(&RECORDER).unwrap();
-    log::set_max_level(log::LevelFilter::Debug);
-    let opts = LiveOptions {
-        filter: p["filter"].as_str().map(str::to_string),
-        immediate: p["immediate"].as_bool().unwrap(),
-        buffer_bytes: p["buffer"].as_u64().map(|b| u32::try_from(b).unwrap()),
-        ..LiveOptions::new(p["iface"].as_str().unwrap())
-    };
-    let status = p["status"].as_str().unwrap();
-    let stop = PathBuf::from(p["stop"].as_str().unwrap());
-    let expect = p["expect"].as_u64().unwrap();
-    let opened_at = wall_ns();
-    let mut src = LiveSource::open(opts).unwrap_or_else(|e| panic!("{e}"));
-    let mut lens: Vec<u64> = Vec::new();
-    let mut caplens_ok = true;
-    let mut ts: Vec<i64> = Vec::new();
-    let mut before_outage = 0u64;
-    let mut errors: Vec<String> = Vec::new();
-    let mut idles = 0u64;
-    let mut last_frame = Instant::now();
-    let start = Instant::now();
-    let write_status = |src: &LiveSource, frames: usize| {
-        write_json(
-            status,
-            &json!({"ready": true, "frames": frames, "outages": src.outages(), "down": src.is_down()}),
-        );
-    };
-    write_status(&src, 0);
-    let mut was_down = false;
-    while (lens.len() as u64) < expect && start.elapsed() < Duration::from_secs(60) {
-        let step = match src.pull() {
-            Ok(Pull::Frame(f)) => {
-                caplens_ok &= f.data.len() as u64 <= u64::from(f.wire_len);
-                Some((u64::from(f.wire_len), f.ts.0))
-            }
-            Ok(Pull::Idle { now }) => {
-                assert!(
-                    now.is_some(),
-                    "a live source's idle must carry the wall clock"
-                );
-                idles += 1;
-                None
-            }
-            Ok(Pull::End) => {
-                errors.push("a live source ended".into());
-                break;
-            }
-            Err(e) => {
-                errors.push(e.to_string());
-                break;
-            }
-        };
-        match step {
-            Some((len, t)) => {
-                if src.outages() == 0 {
-                    before_outage += 1;
-                }
-                lens.push(len);
-                ts.push(t);
-                last_frame = Instant::now();
-                if lens.len() % 500 == 0 {
-                    write_status(&src, lens.len());
-                }
-            }
-            None => {
-                write_status(&src, lens.len());
-                if stop.exists() && last_frame.elapsed() > Duration::from_secs(1) {
-                    break;
-                }
-            }
-        }
-        if src.is_down() != was_down {
-            was_down = src.is_down();
-            write_status(&src, lens.len());
-        }
-    }
-    write_status(&src, lens.len());
-    let drops = src.drop_stats().unwrap();
-    let result = json!({
-        "lengths": lens,
-        "caplens_ok": caplens_ok,
-        "first_ts": ts.first(),
-        "last_ts": ts.last(),
-        "ts_sorted": ts.windows(2).all(|w| w[0] <= w[1]),
-        "opened_at": opened_at,
-        "before_outage": before_outage,
-        "outages": src.outages(),
-        "idles": idles,
-        "errors": errors,
-        "received": drops.received,
-        "dropped_kernel": drops.dropped_kernel,
-        "dropped_interface": drops.dropped_interface,
-        "logs": *LOGS.lock().unwrap(),
-    });
-    write_json(p["result"].as_str().unwrap(), &result);
-}
-
-/// On a silent interface `pull` returns `Idle` with the wall clock within about one poll
-/// interval, in both delivery modes (libpcap's own read timeout does not fire there).
-#[test]
-#[ignore = "helper: run inside a namespace by the live tests"]
-fn inner_idle() {
-    let Some(_) = inner_params() else {
-        eprintln!("inner_idle is run by the live tests; nothing to do on its own");
-        return;
-    };
-    for immediate in [false, true] {
-        let poll = Duration::from_millis(200);
-        let mut src = LiveSource::open(LiveOptions {
-            immediate,
-            poll,
-            ..LiveOptions::new(IFACE_B)
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-        for _ in 0..5 {
-            let start = Instant::now();
-            let before = wall_ns();
-            let now = match src.pull().unwrap_or_else(|e| panic!("{e}")) {
-                Pull::Idle { now } => now.expect("a live source's idle carries the wall clock"),
-                other => panic!("expected Idle on a silent interface, got {other:?}"),
-            };
-            let took = start.elapsed();
-            assert!(
-                took < Duration::from_millis(600),
-                "immediate={immediate}: pull took {took:?} with a poll of {poll:?}"
-            );
-            assert!(
-                now.0 >= before && now.0 <= wall_ns(),
-                "idle time {} not the wall clock",
-                now.0
-            );
-        }
-        assert_eq!(src.drop_stats().unwrap().received, 0);
-    }
-}
-
-/// Startup errors of [`LiveSource`] inside namespace A (as root): a missing interface, a
-/// bad filter, monitor mode on a veth.
-#[test]
-#[ignore = "helper: run inside a namespace by the live tests"]
-fn inner_open_errors() {
-    let Some(_) = inner_params() else {
-        eprintln!("inner_open_errors is run by the live tests; nothing to do on its own");
-        return;
-    };
-    let err = LiveSource::open(LiveOptions::new("lpknosuch0"))
-        .err()
-        .expect("a missing interface must not open")
-        .to_string();
-    assert!(err.contains("lpknosuch0"), "{err}");
-    assert!(err.contains("no such interface"), "{err}");
-    // The hint lists what exists in this namespace.
-    assert!(err.contains("available interfaces:"), "{err}");
-    assert!(err.contains(IFACE_A) && err.contains("lo"), "{err}");
-
-    let bad = "ether src 68:db:f5:90:19:64 and port ^^ nonsense";
-    let err = LiveSource::open(LiveOptions {
-        filter: Some(bad.to_string()),
-        ..LiveOptions::new(IFACE_A)
-    })
-    .err()
-    .expect("a bad filter must not open")
-    .to_string();
-    assert!(
-        err.contains(&format!("bad capture filter '{bad}'")),
-        "{err}"
-    );
-    assert!(err.contains("syntax error"), "libpcap's message: {err}");
-
-    let err = LiveSource::open(LiveOptions {
-        monitor_mode: true,
-        ..LiveOptions::new(IFACE_A)
-    })
-    .err()
-    .expect("a veth has no monitor mode")
-    .to_string();
-    assert!(err.contains("monitor mode"), "{err}");
-    assert!(err.contains("hint:"), "{err}");
-
-    // A good filter opens.
-    let src = LiveSource::open(LiveOptions {
-        filter: Some(format!("ether src {ECHO}")),
-        ..LiveOptions::new(IFACE_A)
-    });
-    assert!(src.is_ok(), "{:?}", src.err());
-}
-
-/// Opening as an unprivileged user: the error gives the setcap command for this program.
-#[test]
-#[ignore = "helper: run inside a namespace by the live tests"]
-fn inner_no_permission() {
-    let Some(_) = inner_params() else {
-        eprintln!("inner_no_permission is run by the live tests; nothing to do on its own");
-        return;
-    };
-    let err = LiveSource::open(LiveOptions::new("lo"))
-        .err()
-        .expect("an unprivileged user must not be able to capture");
-    let exe = std::env::current_exe()
-        .unwrap()
-        .canonicalize()
-        .unwrap()
-        .display()
-        .to_string();
-    let hint = err.hint.clone().unwrap_or_default();
-    assert!(
-        hint.contains(&format!("sudo setcap cap_net_raw,cap_net_admin+ep {exe}")),
-        "{err}"
-    );
-    assert!(err.to_string().contains("no permission"), "{err}");
-}
-
-// ---------------------------------------------------------------------------------------
 // The tests.
 
+/// The files of one run of the `capture` helper: its status (progress), the stop file
+/// the test creates, and its result.
 struct Inner {
     dir: tempfile::TempDir,
 }
@@ -528,12 +266,29 @@ impl Inner {
     }
 }
 
+/// Without its environment variable the helper program does nothing: it says what it is
+/// and exits with status 2 (so it never passes for a test that checked something).
+#[test]
+fn the_helper_program_does_nothing_on_its_own() {
+    let out = Command::new(live_helper())
+        .env_remove(INNER_ENV)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("helper program") && stderr.contains(INNER_ENV),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
 /// A capture on a silent interface stays responsive: `pull` returns `Idle` every poll
 /// interval instead of blocking until the next frame.
 #[test]
 fn silent_interface_gives_idle_within_the_poll_interval() {
     let net = Net::new("i");
-    let child = net.spawn_inner(&net.b, &[], "inner_idle", &json!({}));
+    let child = net.spawn_inner(&net.b, &[], "idle", &json!({ "iface": IFACE_B }));
     finish(child, "the idle checks in namespace B");
 }
 
@@ -550,7 +305,7 @@ fn replay_at_top_speed_is_captured_frame_for_frame() {
     let child = net.spawn_inner(
         &net.b,
         &[],
-        "inner_capture",
+        "capture",
         &inner.params(IFACE_B, None, expected.len(), false),
     );
     wait_for(
@@ -633,7 +388,7 @@ fn capture_survives_the_interface_going_away() {
     let child = net.spawn_inner(
         &net.b,
         &[],
-        "inner_capture",
+        "capture",
         &inner.params(IFACE_B, Some(&filter), 2 * expected.len(), true),
     );
     wait_for(
@@ -740,8 +495,17 @@ fn no_permission_names_the_setcap_command() {
         "--regid=65534",
         "--clear-groups",
     ];
-    let child = net.spawn_inner(&net.a, &nobody, "inner_no_permission", &json!({}));
-    finish(child, "opening a capture as an unprivileged user");
+    let child = net.spawn_inner(&net.a, &nobody, "no_permission", &json!({}));
+    let out = finish(child, "opening a capture as an unprivileged user");
+    // The running program is the helper: the hint names its path.
+    let helper = live_helper().canonicalize().unwrap();
+    assert!(
+        out.contains(&format!(
+            "sudo setcap cap_net_raw,cap_net_admin+ep {}",
+            helper.display()
+        )),
+        "{out}"
+    );
 
     let sample = sample_path();
     let run = net.leakypick_as(
@@ -767,7 +531,7 @@ fn no_permission_names_the_setcap_command() {
 #[test]
 fn startup_errors_are_explained() {
     let net = Net::new("e");
-    let child = net.spawn_inner(&net.a, &[], "inner_open_errors", &json!({}));
+    let child = net.spawn_inner(&net.a, &[], "open_errors", &json!({ "iface": IFACE_A }));
     finish(child, "the startup-error checks");
 
     let sample = sample_path();

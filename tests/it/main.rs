@@ -24,6 +24,7 @@ mod simulate;
 mod snapshots;
 mod store;
 mod testbed;
+mod tidy;
 mod util;
 mod vocabulary;
 mod wifi;

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -423,44 +423,36 @@ fn dropped_without_close_keeps_committed_batches() {
     );
 }
 
-const CHILD_ENV: &str = "LEAKYPICK_TEST_STORE_WRITER_DIR";
+/// Names the data directory of the writer program `examples/store_writer.rs`.
+const WRITER_ENV: &str = "LEAKYPICK_TEST_STORE_WRITER_DIR";
 
-/// Not a test on its own: the writer process of `survives_kill_9_of_a_writer`. Without
-/// the environment variable it does nothing.
+/// Without its environment variable the writer does nothing: it says what it is and
+/// exits with status 2.
 #[test]
-fn kill9_child_writer() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else {
-        return;
-    };
-    let mut store = Store::open(Path::new(&dir)).expect("child open");
-    let m = mac("aa:bb:cc:00:00:05");
-    let mut out = std::io::stdout();
-    for i in 0.. {
-        store
-            .transaction(|b| {
-                b.add_detection(&detection(m, i, i + 1))?;
-                b.add_traffic(m, secs(60 * i), &counters(1))
-            })
-            .expect("child batch");
-        writeln!(out, "committed {}", i + 1).expect("child stdout");
-        out.flush().expect("child flush");
-    }
+fn the_writer_program_does_nothing_on_its_own() {
+    let out = Command::new(crate::util::helper_program("store_writer"))
+        .env_remove(WRITER_ENV)
+        .output()
+        .expect("run the writer");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("helper program") && stderr.contains(WRITER_ENV),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
 }
 
+/// A writer process (`examples/store_writer.rs`, one batch after another) is killed with
+/// SIGKILL after 50 commits: every committed batch is there, whole, and the history opens.
 #[test]
 fn survives_kill_9_of_a_writer() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::env::current_exe().expect("test binary");
-    let mut child = Command::new(exe)
-        .args([
-            "store::kill9_child_writer",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir.path())
+    let mut child = Command::new(crate::util::helper_program("store_writer"))
+        .env(WRITER_ENV, dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // Why it failed, should it stop before being killed.
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn writer");
     let stdout = child.stdout.take().expect("child stdout");

@@ -141,3 +141,87 @@ pub fn tshark(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The path of a helper program of the tests: an example of the root package
+/// (`examples/NAME.rs`, see its `[[example]]` in `Cargo.toml`), which a test runs as a
+/// separate process (killed, or inside a network namespace). Helpers are not tests:
+/// `cargo test` builds them and never runs them; they live beside this test binary's
+/// `deps/`, in `<target>/<profile>/examples/NAME`.
+///
+/// A run with a target filter (`cargo test --test it`) does not build examples, and an
+/// earlier build may be older than the sources: a helper that is missing, or older than
+/// a file of its dep-info (`NAME.d`), is built here with cargo, with the features and
+/// profile of this test binary.
+#[allow(dead_code)]
+pub fn helper_program(name: &str) -> PathBuf {
+    use std::process::Command;
+    use std::sync::Mutex;
+    // One check (and build) at a time: tests run on several threads.
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _guard = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+
+    let test_exe =
+        std::env::current_exe().unwrap_or_else(|e| panic!("cannot find the test binary: {e}"));
+    let profile_dir = test_exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap_or_else(|| {
+            panic!(
+                "the test binary {} is not in <target>/<profile>/deps/",
+                test_exe.display()
+            )
+        });
+    let exe = profile_dir.join("examples").join(name);
+    if is_up_to_date(&exe) {
+        return exe;
+    }
+    let target_dir = profile_dir.parent().unwrap_or(profile_dir);
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--example", name, "--profile", profile])
+        .arg("--manifest-path")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    if cfg!(feature = "live") {
+        cmd.args(["--features", "live"]);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build the helper {name}: {e}"));
+    assert!(
+        out.status.success() && exe.is_file(),
+        "building the helper program {name} failed ({:?}); plain `cargo test` builds it:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// Whether `exe` exists and is newer than every file its dep-info (`exe.d`, written by
+/// cargo beside it) lists.
+fn is_up_to_date(exe: &std::path::Path) -> bool {
+    let built = match std::fs::metadata(exe).and_then(|m| m.modified()) {
+        Ok(t) => t,
+        Err(_) => return false,
+    };
+    let Ok(dep_info) = std::fs::read_to_string(exe.with_extension("d")) else {
+        return false;
+    };
+    // `target: dep dep ...`; a space inside a path is escaped as `\ `.
+    let Some((_, deps)) = dep_info.split_once(": ") else {
+        return false;
+    };
+    let deps = deps.replace("\\ ", "\u{0}");
+    deps.split_whitespace()
+        .map(|d| d.replace('\u{0}', " "))
+        .all(|d| {
+            std::fs::metadata(&d)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t <= built)
+        })
+}
