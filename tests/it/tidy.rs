@@ -40,12 +40,7 @@ const JSON_ALLOWED: &[(&str, &str)] = &[
     ),
     (
         "crates/leakypick-app/src/monitor/mod.rs",
-        "a detection's `params` as stored in the history; also `Detection::json`, the monitor's \
-         output record (that one belongs in a monitor render module)",
-    ),
-    (
-        "crates/leakypick-app/src/history/command.rs",
-        "the record `name` prints (belongs in history/render.rs)",
+        "a detection's `params`, stored in the history as JSON",
     ),
 ];
 
