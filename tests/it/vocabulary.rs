@@ -138,6 +138,17 @@ fn compare_bounds_take_every_time_form() {
 fn events_since_takes_dates_and_times_ago_but_no_plus() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let data = dir.path().display().to_string();
+    // Read commands never create a history: make one first.
+    leakypick([
+        "monitor",
+        "--replay",
+        &crate::util::shared_capture("smart-speakers/echodot3a_active.pcap")
+            .display()
+            .to_string(),
+        "--data-dir",
+        &data,
+    ])
+    .ok();
     for since in [
         "2024-05-01",
         "2h",
