@@ -418,7 +418,7 @@ fn interfaces_per_section_are_capped_with_a_warning() {
     );
     let text = warnings[1].to_string();
     assert!(
-        text.contains("skipped 5 record(s): interface beyond the limit per section")
+        text.contains("skipped 5 records: interface beyond the limit per section")
             && text.contains("65536"),
         "{text}"
     );
