@@ -13,6 +13,7 @@
 //! user names).
 
 pub mod analyze;
+pub mod campaign;
 pub mod capture;
 pub mod compare;
 pub mod error;

@@ -19,6 +19,7 @@ pub mod decode;
 pub mod eval;
 pub mod inventory;
 pub mod net;
+pub mod phonetic;
 pub mod probe;
 pub mod session;
 pub mod sim;
