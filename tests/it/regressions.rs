@@ -284,6 +284,33 @@ fn simulate_stopped_by_a_signal_leaves_the_directory_as_it_was() {
     assert_eq!(contents(d), before);
 }
 
+/// `simulate --out - | head -c 100`: the reader leaving early is not a failure (exit 0,
+/// no error message), and the labels of an unfinished capture are not written.
+#[test]
+fn simulate_to_a_pipe_that_closes_early_succeeds_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakypick"))
+        .args(["simulate", "--duration", "30d", "--out", "-", "--labels"])
+        .arg(dir.path().join("cap.labels.csv"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The pcap magic number (nanosecond, little-endian), then the reader goes away (the pipe closes on drop).
+    assert_eq!(&head[..4], &[0x4d, 0x3c, 0xb2, 0xa1]);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("cap.labels.csv").exists());
+}
+
 // ---------------------------------------------------------------------------------
 // 5. monitor --replay: --filter, and a capture that breaks off
 

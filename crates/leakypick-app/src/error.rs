@@ -64,9 +64,15 @@ impl Error {
         Error::Usage(message.into())
     }
 
-    /// True when the output's reader went away (`leakypick analyze | head`).
+    /// True when the output's reader went away (`leakypick analyze | head`,
+    /// `leakypick simulate --out - | head`).
     pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+        match self {
+            Error::Output(e) | Error::Simulate(crate::simulate::SimError::Pcap(e)) => {
+                e.kind() == io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
     }
 }
 
