@@ -67,7 +67,11 @@ pub fn check_phrase(phrase: &str) -> Result<String, WordError> {
 /// A word file that cannot be used; names the file (and line) and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum WordFileError {
-    #[error("cannot read the word file {}: {source}", path.display())]
+    #[error(
+        "cannot read the word file {}: {source} (give a text file of one word per line, or - \
+         for standard input)",
+        path.display()
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,
