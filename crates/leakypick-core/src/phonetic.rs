@@ -12,8 +12,11 @@
 //!
 //! Only ASCII letters are encoded: any other character (an apostrophe, a digit, an
 //! accented letter) is dropped before encoding, so "o'brien" is coded as "obrien".
-//! The Python reference codes the apostrophe as a vowel, which no rule of Double
-//! Metaphone asks for; callers that check input refuse such words before they come here.
+//! This is also what keeps the crate safe to call: `rphonetic` 4.0 indexes the word by
+//! bytes and panics on a multi-byte character ("café": "end byte index 4 is not a char
+//! boundary"). The Python reference codes the apostrophe as a vowel, which no rule of
+//! Double Metaphone asks for; callers that check input refuse such words before they
+//! come here.
 
 use rphonetic::DoubleMetaphone;
 
@@ -108,6 +111,21 @@ mod tests {
         assert_eq!(metaphone_primary("electrotelegraphic"), "ALKTRTLKRFK");
         assert_eq!(metaphone_primary(""), "");
         assert_eq!(metaphone_primary("'-1"), "");
+    }
+
+    proptest::proptest! {
+        /// Any text at all, also what panics inside the crate (multi-byte characters).
+        #[test]
+        fn never_panics(word in "\\PC{0,24}") {
+            let code = metaphone_primary(&word);
+            proptest::prop_assert!(code.chars().all(|c| c.is_ascii_uppercase() || c == '0'));
+        }
+    }
+
+    #[test]
+    fn non_ascii_letters_are_dropped() {
+        assert_eq!(metaphone_primary("café"), metaphone_primary("caf"));
+        assert_eq!(metaphone_primary("o'brien"), "APRN");
     }
 
     #[test]
