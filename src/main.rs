@@ -77,6 +77,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Probe(args) => leakypick_app::probing::command::run(&args.command(), &mut out),
         Command::Replay(args) => replay(args, &mut out),
+        Command::Phonetic(args) => leakypick_app::phonetic::command::run(&args.command(), &mut out),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "leakypick", &mut out);
             Ok(out.flush()?)

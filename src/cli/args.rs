@@ -8,6 +8,7 @@ use leakypick_app::compare::WindowSpec;
 use leakypick_app::evaluate::command::{Detectors, EvaluateCommand, LabelsFormat};
 use leakypick_app::monitor::command::MonitorCommand;
 use leakypick_app::monitor::config::LogLevel;
+use leakypick_app::phonetic::command::PhoneticCommand;
 use leakypick_app::probing::command::{ProbeCommand, TtsProgram};
 use leakypick_app::probing::DailySpan;
 use leakypick_app::render::Format;
@@ -161,6 +162,17 @@ pub enum Command {
         leakypick replay -i veth0 home.pcap --speed 10 --loop 3\n  \
         leakypick replay -i veth0 home.pcap --top-speed --format json")]
     Replay(ReplayArgs),
+    /// Phonetic distance of words to a wake word (Double Metaphone + Levenshtein).
+    ///
+    /// Prints each word's primary Double Metaphone code and the Levenshtein distance
+    /// between that code and the wake word's: the measure the LeakyPick paper used for
+    /// the false wake words it found. Words are letters a-z only; with their phoneme
+    /// count from the embedded CMU Pronouncing Dictionary (docs/wake-fuzzing.md).
+    #[command(after_help = "Examples:\n  \
+        leakypick phonetic --to alexa alita lexus election\n  \
+        leakypick phonetic --to computer --file words.txt --format json\n  \
+        printf 'elixir\\nmixer\\n' | leakypick phonetic --to alexa --file - --format csv")]
+    Phonetic(PhoneticArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Examples:\n  \
         leakypick completions bash > /etc/bash_completion.d/leakypick\n  \
@@ -896,4 +908,30 @@ pub struct ManArgs {
     /// instead of printing the main page.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PhoneticArgs {
+    /// The wake word (or phrase, e.g. "hey siri") to measure the distance to.
+    #[arg(long, value_name = "WAKEWORD")]
+    pub to: String,
+    /// Words to compare with the wake word (letters a-z).
+    #[arg(value_name = "WORD")]
+    pub words: Vec<String>,
+    /// Also the words of FILE, one per line ('#' starts a comment); '-' reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+impl PhoneticArgs {
+    pub fn command(self) -> PhoneticCommand {
+        PhoneticCommand {
+            to: self.to,
+            words: self.words,
+            file: self.file,
+            format: self.format.format.into(),
+        }
+    }
 }

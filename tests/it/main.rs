@@ -15,6 +15,7 @@ mod monitor;
 #[cfg(feature = "live")]
 mod monitor_live;
 mod output_contract;
+mod phonetic;
 mod probe_audio;
 #[cfg(feature = "live")]
 mod probing;

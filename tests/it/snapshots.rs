@@ -289,7 +289,7 @@ fn help_of_every_command() {
     check("no-command", &[]);
     for cmd in [
         "analyze", "compare", "simulate", "evaluate", "devices", "events", "name", "monitor",
-        "probe", "report", "replay",
+        "probe", "report", "replay", "phonetic",
     ] {
         check(&format!("help-{cmd}"), &[cmd, "--help"]);
     }
@@ -889,6 +889,44 @@ fn garbage(n: usize) -> Vec<u8> {
             x.to_le_bytes()[3]
         })
         .collect()
+}
+
+#[test]
+fn phonetic_words() {
+    for format in FORMATS {
+        check(
+            &format!("phonetic-alexa-{format}"),
+            &[
+                "phonetic",
+                "--to",
+                "alexa",
+                "alita",
+                "elixir",
+                "mixer",
+                "walesa",
+                "hyper",
+                "electrotelegraphic",
+                "--format",
+                format,
+            ],
+        );
+    }
+    check_stdin(
+        "phonetic-stdin",
+        &[
+            "phonetic", "--to", "hey siri", "--file", "-", "--format", "json",
+        ],
+        b"# words\nhey\nseriously\n",
+    );
+    check("phonetic-no-words", &["phonetic", "--to", "alexa"]);
+    check(
+        "phonetic-not-a-letter",
+        &["phonetic", "--to", "alexa", "r2d2"],
+    );
+    check(
+        "phonetic-missing-file",
+        &["phonetic", "--to", "alexa", "--file", "no-such-words.txt"],
+    );
 }
 
 #[test]

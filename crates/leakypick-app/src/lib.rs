@@ -23,6 +23,7 @@ pub mod history;
 pub mod monitor;
 pub mod names;
 pub mod oui;
+pub mod phonetic;
 pub mod probing;
 pub mod process;
 pub mod progress;
