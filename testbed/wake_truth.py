@@ -62,6 +62,7 @@ def settings_from_config(path, device=None):
                                                       else "micro assistant"))
     room = raw.get("room", {})
     return {
+        "device": pick.get("name"),
         "spotter": pick.get("spotter", "pocketsphinx"),
         "wake_word": pick.get("wake_word", "alexa"),
         "gain_jitter_db": float(pick.get("gain_jitter_db", 0.0)),
@@ -130,6 +131,55 @@ def task(args):
     return rec
 
 
+def live(a, cfg, words, voices, rates):
+    """Plays each (word, voice, rate) `runs` times into a running testbed's room with
+    `testbed.py play` and counts the wakes in the device's log; prints the live rate next
+    to the offline p of the same settings."""
+    import subprocess
+    import time
+
+    with open(os.path.join(a.live, "state.json")) as f:
+        st = json.load(f)
+    name = a.device or cfg.get("device")
+    dev = next((d for d in st["devices"] if d["name"] == name), None)
+    if dev is None:
+        raise SystemExit("wake_truth: no device %r in %s" % (name, a.live))
+    tb = [sys.executable, os.path.join(HERE, "testbed.py")]
+    _init(cfg)
+    plays = []
+    for w in words:
+        for v in voices:
+            for r in rates:
+                for i in range(a.runs):
+                    out = subprocess.run(tb + ["play", "--state", a.live, "--voice", v, "--rate", "%g" % r, w],
+                                         capture_output=True, text=True, check=True).stdout
+                    rec = json.loads(out.strip().splitlines()[-1])
+                    plays.append((w, v, r, rec["t"], rec["t_end"]))
+                    time.sleep(a.live_gap)
+    time.sleep(2.0)
+    log = []
+    with open(dev["log"]) as f:
+        for line in f:
+            try:
+                log.append(json.loads(line))
+            except ValueError:
+                pass
+    res = {}
+    for w, v, r, t0, t1 in plays:
+        woke = any(e.get("event") == "wake" and t0 <= e["t"] <= t1 + 1.5 for e in log)
+        heard = any(e.get("event") == "heard" and t0 - 1.0 <= e.get("start", 0) <= t1 + 0.5 for e in log)
+        k = res.setdefault((w, v, r), [0, 0, 0])
+        k[0] += 1
+        k[1] += woke
+        k[2] += heard
+    for (w, v, r), (n, k, h) in res.items():
+        off = task((w, v, r, a.runs, a.seed))
+        print(json.dumps({"word": w, "voice": v, "rate": r, "runs": n, "live_activations": k,
+                          "live_p": round(k / n, 4), "heard": h, "p": off["p"],
+                          "device": name}), flush=True)
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("words", nargs="*", help="words or phrases")
@@ -151,8 +201,15 @@ def main(argv=None):
     ap.add_argument("--cache", default=DEFAULT_CACHE, help="flite WAV cache (default %(default)s)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1; the machine is shared)")
     ap.add_argument("--no-summary", action="store_true", help="no per-word lines averaged over voices")
+    ap.add_argument("--live", metavar="STATE", default=None,
+                    help="validate against a running testbed (its state directory): play each word "
+                         "--runs times into the room and compare the device log's wake rate with p")
+    ap.add_argument("--live-gap", type=float, default=1.5, help="seconds after each live play (1.5)")
     a = ap.parse_args(argv)
 
+    if a.live and a.config == DEFAULT_CONFIG:
+        with open(os.path.join(a.live, "state.json")) as f:
+            a.config = json.load(f).get("config") or a.config  # the running testbed's own config
     cfg = settings_from_config(a.config, a.device) if a.config else {
         "spotter": "micro", "wake_word": "alexa", "gain_jitter_db": 0.0, "cutoff_jitter": 0.0,
         "speech_db": -45.0, "noise": "none", "noise_db": -50.0, "noise_seed": 0}
@@ -178,6 +235,8 @@ def main(argv=None):
     print(json.dumps({"settings": {k: v for k, v in cfg.items() if k != "cache"},
                       "runs": a.runs, "voices": voices, "rates": rates, "seed": a.seed}),
           file=sys.stderr, flush=True)
+    if a.live:
+        return live(a, cfg, words, voices, rates)
     tasks = [(w, v, r, a.runs, a.seed) for w in words for v in voices for r in rates]
     by_word = {}
     if a.jobs > 1:
