@@ -19,6 +19,7 @@ Audio everywhere: 16 kHz mono signed 16-bit little endian.
 
 import argparse
 import collections
+import json
 import math
 import os
 import random
@@ -459,6 +460,9 @@ def play_noise(kind, db, seed, cache_dir, device="room"):
 
     sig = noise_signal(kind, db, seed, cache_dir)
     data = np.clip(np.round(sig), -32768, 32767).astype("<i2").tobytes()
+    loudest = max(rms_db(data[i:i + CHUNK_BYTES]) for i in range(0, len(data) - CHUNK_BYTES + 1, CHUNK_BYTES))
+    print(json.dumps({"event": "noise", "kind": kind, "rms_db": db, "seed": seed,
+                      "loudest_chunk_db": round(loudest, 2), "seconds": NOISE_SECONDS}), flush=True)
     cmd = ["pacat", "--playback", "-d", device, "--format=s16le", "--rate=%d" % RATE, "--channels=1",
            "--raw", "--latency-msec=200", "--client-name=leakypick-room-noise", "--stream-name=noise"]
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE)

@@ -531,6 +531,13 @@ def up(st, cfg, a):
             return p.returncode == 0 and p.stdout.strip() != ""
 
         wait_for("room noise", noise_playing, 60, noise, st.path("noise.log"))
+        info = next((r for r in read_jsonl(st.path("noise.log")) if r.get("event") == "noise"), {})
+        st.data["room"]["loudest_chunk_db"] = info.get("loudest_chunk_db")
+        gates = [float(d["speech_db"]) for d in cfg["devices"] if d["kind"] != "plug"]
+        if gates and info.get("loudest_chunk_db") is not None and info["loudest_chunk_db"] >= min(gates):
+            raise TestbedError(f"room noise {room['noise']} at {room['noise_db']} dBFS has 100 ms chunks at "
+                               f"{info['loudest_chunk_db']} dBFS, not below the speech gate {min(gates)} dBFS: "
+                               "lower [room] noise_db")
 
     # --- the cloud
     cloud_log = st.path("cloud.log")
