@@ -502,7 +502,12 @@ def up(st, cfg, a):
     pulse_cmd = [
         "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
         "--disallow-exit", "--log-target=stderr",
-        "--load=module-null-sink sink_name=room sink_properties=device.description=room",
+        # 16 kHz mono, the devices' own format: a 16 kHz WAV (flite's slt, rms, awb) reaches
+        # parec unresampled, so a device hears exactly what wake_truth.py mixes offline
+        # (the default 44.1 kHz stereo sink cut 7-8 kHz by ~12 dB and raised the micro
+        # spotter's probabilities by ~0.04)
+        "--load=module-null-sink sink_name=room rate=16000 channels=1 format=s16le "
+        "sink_properties=device.description=room",
         f"--load=module-native-protocol-unix auth-anonymous=1 socket={sock}",
     ]
     pulse = spawn(st, "pulseaudio", pulse_cmd, st.path("pulse.log"), env=penv)
