@@ -355,7 +355,10 @@ fn testbed_micro_spotter_wakes_on_alexa_in_a_noisy_room() {
         .filter(|e| e["event"] == "wake")
         .map(|e| {
             assert_eq!(e["spotter"], "micro", "{e}");
-            assert!(e["prob"].as_f64().unwrap() > e["cutoff"].as_f64().unwrap(), "{e}");
+            assert!(
+                e["prob"].as_f64().unwrap() > e["cutoff"].as_f64().unwrap(),
+                "{e}"
+            );
             e["t"].as_f64().unwrap()
         })
         .collect();
@@ -386,7 +389,11 @@ fn testbed_micro_spotter_wakes_on_alexa_in_a_noisy_room() {
     let hub_heard = log_events(&hub_log)
         .iter()
         .any(|e| e["event"] == "heard" && e["start"].as_f64().unwrap() >= major.0 - 1.0);
-    assert!(hub_heard, "control: the hub did not hear \"major\":\n{}", all());
+    assert!(
+        hub_heard,
+        "control: the hub did not hear \"major\":\n{}",
+        all()
+    );
 
     // The offline ground truth: same listener, same noise, 5 runs per voice.
     let out = Command::new(python())
@@ -416,5 +423,9 @@ fn testbed_micro_spotter_wakes_on_alexa_in_a_noisy_room() {
     };
     assert_eq!(p("alexa"), 1.0, "{lines:?}");
     assert_eq!(p("major"), 0.0, "{lines:?}");
-    assert_eq!(lines.len(), 6, "2 words x 2 voices + 2 summaries: {lines:?}");
+    assert_eq!(
+        lines.len(),
+        6,
+        "2 words x 2 voices + 2 summaries: {lines:?}"
+    );
 }
