@@ -14,6 +14,7 @@ need_pkgs=()
 command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)
 # The testbed (testbed/testbed.py, tests/it/testbed.rs): namespaces, the room, TTS, capture, TLS.
 for tool_pkg in ip:iproute2 pulseaudio:pulseaudio pactl:pulseaudio-utils paplay:pulseaudio-utils \
+    pacat:pulseaudio-utils parec:pulseaudio-utils \
     flite:flite tcpdump:tcpdump openssl:openssl mosquitto:mosquitto mosquitto_sub:mosquitto-clients \
     setcap:libcap2-bin setpriv:util-linux espeak-ng:espeak-ng aplay:alsa-utils; do
     command -v "${tool_pkg%%:*}" >/dev/null 2>&1 || need_pkgs+=("${tool_pkg#*:}")
@@ -34,11 +35,12 @@ if ((${#need_pkgs[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${need_pkgs[@]}"
 fi
 command -v tshark >/dev/null 2>&1 || { echo "test.sh: tshark is still missing" >&2; exit 1; }
-for tool in ip pulseaudio pactl paplay flite tcpdump openssl mosquitto mosquitto_sub setcap setpriv espeak-ng aplay; do
+for tool in ip pulseaudio pactl paplay pacat parec flite tcpdump openssl mosquitto mosquitto_sub setcap setpriv espeak-ng aplay; do
     command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is still missing" >&2; exit 1; }
 done
 [ -e /usr/include/pcap.h ] || { echo "test.sh: libpcap-dev is still missing (live capture)" >&2; exit 1; }
-# The testbed's emulated devices: Python packages (pocketsphinx with its en-us model).
+# The testbed's emulated devices: Python packages (pocketsphinx with its en-us model,
+# pymicro-wakeword with its alexa model and numpy; `check` also loads the alexa model).
 if ! python3 testbed/testbed.py check >/dev/null 2>&1; then
     echo "test.sh: installing testbed/requirements.txt for $(command -v python3)" >&2
     python3 -m pip install -q -r testbed/requirements.txt ||

@@ -29,36 +29,9 @@ import sys
 import threading
 import time
 
-RATE = 16000  # samples per second, mono s16le
-CHUNK_SECONDS = 0.1
-CHUNK_BYTES = int(RATE * CHUNK_SECONDS) * 2
-FRAME_SECONDS = 0.01  # pocketsphinx frame length
-
-try:  # fast RMS; audioop is in the standard library up to Python 3.12
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import audioop  # type: ignore
-except ImportError:  # pragma: no cover - Python >= 3.13
-    audioop = None
-
-
-def rms_db(chunk):
-    """RMS level of s16le mono audio in dBFS (-120 for digital silence)."""
-    if not chunk:
-        return -120.0
-    if audioop is not None:
-        r = audioop.rms(chunk, 2)
-    else:
-        import array
-
-        a = array.array("h")
-        a.frombytes(chunk[: len(chunk) // 2 * 2])
-        r = math.sqrt(sum(x * x for x in a) / max(len(a), 1))
-    if r <= 0:
-        return -120.0
-    return max(-120.0, 20.0 * math.log10(r / 32768.0))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import spotter  # noqa: E402  (the listener shared with wake_truth.py)
+from spotter import CHUNK_BYTES, CHUNK_SECONDS, RATE, rms_db  # noqa: E402
 
 
 class Log:
@@ -369,7 +342,8 @@ class Device:
         self.last_loud_wall = 0.0
         keep = max(args.preroll, 0.0) + 3.0  # pre-roll plus room for the wake word
         self.ring = collections.deque(maxlen=int(keep / CHUNK_SECONDS) + 1)
-        self.decoder = None
+        self.listener = None
+        self.seg_audio = []
         self.transcriber = None
 
     # ---- shared with the upload thread -------------------------------------------
@@ -434,25 +408,26 @@ class Device:
                 pass
         return err.decode(errors="replace").strip()
 
-    def make_decoder(self):
-        from pocketsphinx import Decoder
-
+    def make_listener(self):
+        """The speech gate and, for assistant/muted, the keyword spotter with the
+        per-utterance variability (spotter.Listener; seeded by --seed)."""
         a = self.args
-        phrase = a.wake_word.lower().strip()
-        d = Decoder(keyphrase=phrase, kws_threshold=a.kws_threshold, samprate=RATE, loglevel="FATAL")
-        missing = [w for w in phrase.split() if d.lookup_word(w) is None]
-        if missing:  # pocketsphinx would silently never fire
-            raise ValueError("not in the pronunciation dictionary: %s" % " ".join(missing))
-        return d
+        sp = None
+        if self.kind in ("assistant", "muted"):
+            sp = spotter.make_spotter(a.spotter, a.wake_word, a.kws_threshold)
+        var = spotter.Variability(a.gain_jitter_db, a.cutoff_jitter,
+                                  random.Random("variability-%d" % a.seed if a.seed is not None else None))
+        return spotter.Listener(sp, speech_db=a.speech_db, segment_gap=a.segment_gap,
+                                max_segment=a.max_segment, variability=var)
 
     def listen(self):
         """Audio loop: read parec, keep the ring buffer, segment speech, spot the wake
         word, trigger uploads. Restarts parec with backoff if it dies."""
         a = self.args
         spotting = self.kind in ("assistant", "muted")
+        if self.listener is None:
+            self.listener = self.make_listener()
         if spotting:
-            if self.decoder is None:
-                self.decoder = self.make_decoder()
             if a.transcribe:
                 self.transcriber = Transcriber(self)
                 self.transcriber.start()
@@ -477,23 +452,10 @@ class Device:
 
     def _read_loop(self, p, spotting):
         a = self.args
-        dec = self.decoder
+        lis = self.listener
         fd = p.stdout.fileno()
         buf = b""
         got_audio = False
-        hang = int(round(a.segment_gap / CHUNK_SECONDS))
-        lead = int(round(0.3 / CHUNK_SECONDS))
-        # segment state
-        in_seg = False
-        quiet_chunks = 0
-        seg_audio = []
-        seg_start_wall = 0.0
-        seg_peak = -120.0
-        seg_sum_pow = 0.0
-        seg_n = 0
-        seg_wake = False
-        utt_start_wall = 0.0  # wall time of the first sample fed in this utterance
-        last_wake_wall = 0.0
         # sound trigger state
         loud_since = None
         loud_peak = -120.0
@@ -535,58 +497,26 @@ class Device:
                             self.start_upload(cw, backlog, "sound")
                     else:
                         loud_since = None
-                # ---- speech segments ("heard") and keyword spotting ----------------
-                if not in_seg and speech:
-                    in_seg = True
-                    quiet_chunks = 0
-                    pre = list(self.ring)[-lead:] if lead else []
-                    seg_audio = pre + []
-                    seg_start_wall = cw - CHUNK_SECONDS * (len(pre) + 1)
-                    seg_peak, seg_sum_pow, seg_n, seg_wake = level, 0.0, 0, False
-                    if spotting:
-                        dec.start_utt()
-                        utt_start_wall = seg_start_wall
-                        for c in pre:
-                            dec.process_raw(c, False, False)
+                # ---- speech segments ("heard") and keyword spotting (spotter.Listener,
+                # the same code wake_truth.py runs offline) ---------------------------
                 self.ring.append(chunk)
-                if in_seg:
-                    seg_audio.append(chunk)
-                    seg_peak = max(seg_peak, level)
-                    seg_sum_pow += 10 ** (level / 10.0)
-                    seg_n += 1
-                    quiet_chunks = 0 if speech else quiet_chunks + 1
-                    if spotting:
-                        dec.process_raw(chunk, False, False)
-                        hyp = dec.hyp()
-                        if hyp is not None:
-                            word_start = utt_start_wall
-                            try:
-                                segs = [s for s in dec.seg() if s.word and not s.word.startswith("<")]
-                                if segs:
-                                    word_start = utt_start_wall + segs[-1].start_frame * FRAME_SECONDS
-                            except Exception:  # noqa: BLE001 - the start time is a refinement
-                                pass
-                            # restart the utterance so the same word is not reported twice
-                            dec.end_utt()
-                            dec.start_utt()
-                            utt_start_wall = cw
-                            if cw - last_wake_wall >= 1.0:
-                                last_wake_wall = cw
-                                seg_wake = True
-                                self.on_wake(hyp, word_start, cw, seg_peak)
-                    if quiet_chunks >= hang or seg_n * CHUNK_SECONDS >= a.max_segment:
-                        in_seg = False
-                        if spotting:
-                            dec.end_utt()
-                        self.on_heard(seg_audio, seg_start_wall, cw - quiet_chunks * CHUNK_SECONDS,
-                                      seg_peak, seg_sum_pow / max(seg_n, 1), seg_wake)
-                        seg_audio = []
+                seg_was = lis.in_seg
+                if not seg_was and speech:
+                    self.seg_audio = list(self.ring)[-(lis.lead + 1):]
+                elif seg_was:
+                    self.seg_audio.append(chunk)
+                for ev, f in lis.push(chunk, cw, level):
+                    if ev == "wake":
+                        self.on_wake(f, cw)
+                    else:
+                        self.on_heard(self.seg_audio, f)
+                        self.seg_audio = []
             buf = buf[nchunks * CHUNK_BYTES:]
         return got_audio
 
-    def on_wake(self, hyp, word_start, now, level):
+    def on_wake(self, hit, now):
         a = self.args
-        fields = dict(text=hyp.hypstr, score=hyp.score, word_start=word_start, rms_db=level)
+        fields = dict(spotter=a.spotter, **{k: v for k, v in hit.items() if k != "t"})
         if self.kind == "muted":
             # a muted assistant still hears the word, but must not act on it
             self.log("heard", wake_word=True, muted=True, **fields)
@@ -594,14 +524,18 @@ class Device:
         during = self.upload is not None
         self.log("wake", during_upload=during, **fields)
         if not during:
-            backlog = a.preroll + max(0.0, now - word_start)
+            backlog = a.preroll + max(0.0, now - hit["word_start"])
             self.start_upload(now, backlog, "wake")
 
-    def on_heard(self, audio, start, end, peak, mean_pow, wake):
-        fields = dict(start=start, seconds=max(0.0, end - start), rms_db=peak,
-                      mean_db=10 * math.log10(mean_pow) if mean_pow > 0 else -120.0,
-                      wake_word=wake)
-        if wake:
+    def on_heard(self, audio, seg):
+        fields = dict(start=seg["start"], seconds=max(0.0, seg["end"] - seg["start"]),
+                      rms_db=seg["peak_db"], mean_db=seg["mean_db"], wake_word=seg["wake"])
+        for k in ("max_prob", "cutoff"):
+            if k in seg:
+                fields[k] = seg[k]
+        if self.listener.spotter is not None and seg.get("gain_db"):
+            fields["gain_db"] = seg["gain_db"]
+        if seg["wake"]:
             fields["text"] = self.args.wake_word.lower().strip()
         if self.transcriber is not None:
             self.transcriber.submit((b"".join(audio), fields))
@@ -614,6 +548,8 @@ class Device:
         self.log("start", kind=self.kind, pid=os.getpid(), cloud=a.cloud,
                  source=None if self.kind == "plug" else a.source,
                  wake_word=a.wake_word if self.kind in ("assistant", "muted") else None,
+                 spotter=a.spotter if self.kind in ("assistant", "muted") else None,
+                 gain_jitter_db=a.gain_jitter_db, cutoff_jitter=a.cutoff_jitter, seed=a.seed,
                  bitrate=a.bitrate, frame=a.frame, tail=a.tail, preroll=a.preroll,
                  threshold_db=a.threshold_db if self.kind == "sound" else None,
                  heartbeat_small=a.heartbeat_small, heartbeat_medium=a.heartbeat_medium)
@@ -645,6 +581,15 @@ def parse_args(argv=None):
     p.add_argument("--source", default="room.monitor", help="PulseAudio source to record (default room.monitor)")
     p.add_argument("--log", default="-", help="JSON Lines log file (default standard output)")
     p.add_argument("--wake-word", default="alexa", help="key phrase; every word must be in the CMU dictionary")
+    p.add_argument("--spotter", choices=list(spotter.SPOTTERS), default="pocketsphinx",
+                   help="keyword spotter of assistant/muted: pocketsphinx (key phrase from the CMU "
+                        "dictionary) or micro (pymicro-wakeword's built-in model: alexa, hey jarvis, "
+                        "hey mycroft, okay nabu); default pocketsphinx")
+    p.add_argument("--gain-jitter-db", type=float, default=0.0,
+                   help="per-utterance microphone gain jitter: standard deviation in dB (default 0)")
+    p.add_argument("--cutoff-jitter", type=float, default=0.0,
+                   help="per-utterance jitter (standard deviation) of the micro spotter's detection "
+                        "cutoff around the model's own (0.9 for alexa); default 0")
     p.add_argument("--kws-threshold", type=float, default=1e-20,
                    help="pocketsphinx keyphrase threshold (smaller = more sensitive; default 1e-20)")
     p.add_argument("--bitrate", type=float, default=88000.0, help="upload bits per second (default 88000)")
@@ -672,7 +617,7 @@ def parse_args(argv=None):
     tls.add_argument("--verify", dest="insecure", action="store_false", help="verify the cloud's certificate")
     p.add_argument("--cafile", default=None, help="CA bundle for --verify")
     p.add_argument("--server-name", default=None, help="TLS server name (SNI), default the cloud host")
-    p.add_argument("--seed", type=int, default=None, help="random seed for heartbeat jitter and sizes")
+    p.add_argument("--seed", type=int, default=None, help="random seed for heartbeat jitter and sizes and for the per-utterance variability")
     p.add_argument("-v", "--verbose", action="store_true", help="also print log lines to standard error")
     a = p.parse_args(argv)
     if a.transcribe is None:
@@ -689,10 +634,11 @@ def main(argv=None):
     if a.seed is not None:
         random.seed(a.seed)
     if a.kind in ("assistant", "muted"):
+        mod = "pocketsphinx" if a.spotter == "pocketsphinx" else "pymicro_wakeword"
         try:
-            import pocketsphinx  # noqa: F401
+            __import__(mod)
         except ImportError:
-            print("device.py: the pocketsphinx module is missing: pip install -r testbed/requirements.txt",
+            print("device.py: the %s module is missing: pip install -r testbed/requirements.txt" % mod,
                   file=sys.stderr)
             return 2
     try:
@@ -701,8 +647,8 @@ def main(argv=None):
         print("device.py: %s" % e, file=sys.stderr)
         return 2
     if dev.kind in ("assistant", "muted"):
-        try:  # fail early and clearly on a wake word outside the dictionary
-            dev.decoder = dev.make_decoder()
+        try:  # fail early and clearly on a wake word the spotter cannot spot
+            dev.listener = dev.make_listener()
         except Exception as e:  # noqa: BLE001
             dev.log("error", what="keyword spotter", error=str(e))
             print("device.py: cannot spot %r: %s" % (a.wake_word, e), file=sys.stderr)

@@ -40,12 +40,15 @@ CLOUD_NET_LEN = 24
 BRIDGE_MAC = "02:6c:70:00:00:01"
 
 KINDS = ("assistant", "muted", "sound", "plug")
+SPOTTERS = ("pocketsphinx", "micro")
+# pymicro-wakeword's built-in models (spotter.MICRO_MODELS)
+MICRO_WORDS = ("alexa", "hey jarvis", "hey mycroft", "okay nabu", "ok nabu")
 # Device-log events that say the device has started listening (or, for a plug, running).
 READY_EVENTS = {"listening", "ready", "started", "start"}
 # Device-log events that say the device started an upload (woke up / was triggered).
 WAKE_EVENTS = {"wake", "trigger", "triggered"}
 
-TOOLS = ["ip", "pulseaudio", "pactl", "paplay", "flite", "tcpdump", "openssl"]
+TOOLS = ["ip", "pulseaudio", "pactl", "paplay", "pacat", "parec", "flite", "tcpdump", "openssl"]
 
 
 class TestbedError(Exception):
@@ -111,8 +114,18 @@ def load_config(path):
         "heartbeat_small": 20.0,
         "heartbeat_medium": 300.0,
         "threshold_db": -30.0,
+        "spotter": "pocketsphinx",
+        "gain_jitter_db": 0.0,
+        "cutoff_jitter": 0.0,
+        "speech_db": -45.0,
     }
     defaults.update(raw.get("defaults", {}))
+    room = {"noise": "none", "noise_db": -50.0, "noise_seed": 0}
+    room.update(raw.get("room", {}))
+    if room["noise"] not in ("none", "pink", "babble"):
+        raise TestbedError(f"config {path}: [room] noise must be none, pink or babble (got {room['noise']!r})")
+    if not isinstance(room["noise_db"], (int, float)) or not -90 <= room["noise_db"] <= -20:
+        raise TestbedError(f"config {path}: [room] noise_db must be a number of dBFS in -90..-20")
     cloud = {"port": 8443}
     cloud.update(raw.get("cloud", {}))
     devices = []
@@ -128,6 +141,12 @@ def load_config(path):
             raise TestbedError(f"{where}: duplicate name {name}")
         if dev.get("kind") not in KINDS:
             raise TestbedError(f"{where} ({name}): kind must be one of {', '.join(KINDS)}")
+        if dev.get("spotter") not in SPOTTERS:
+            raise TestbedError(f"{where} ({name}): spotter must be one of {', '.join(SPOTTERS)}")
+        if dev["kind"] in ("assistant", "muted") and dev["spotter"] == "micro" \
+                and " ".join(str(dev["wake_word"]).lower().replace("_", " ").split()) not in MICRO_WORDS:
+            raise TestbedError(f"{where} ({name}): the micro spotter has models for "
+                               f"{', '.join(MICRO_WORDS)} only (wake_word {dev['wake_word']!r})")
         mac = str(dev.get("mac") or mac_for(name, i)).lower()
         if not re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", mac) or int(mac[:2], 16) & 1:
             raise TestbedError(f"{where} ({name}): bad or multicast MAC {mac}")
@@ -143,7 +162,7 @@ def load_config(path):
         devices.append(dev)
     if not devices:
         raise TestbedError(f"config {path}: no [[device]]")
-    return {"path": os.path.abspath(path), "devices": devices, "cloud": cloud}
+    return {"path": os.path.abspath(path), "devices": devices, "cloud": cloud, "room": room}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,9 +269,22 @@ def check_prereqs(need_device_deps=True):
             p = subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True, text=True)
             if p.returncode != 0:
                 problems.append(f"python module `{mod}` missing for {sys.executable} (python3 -m pip install -r testbed/requirements.txt)")
+        if "pymicro_wakeword" in device_modules() and not any("pymicro_wakeword" in p for p in problems):
+            p = subprocess.run([sys.executable, "-c", MICRO_CHECK], capture_output=True, text=True)
+            if p.returncode != 0 or "ok" not in p.stdout:
+                problems.append("pymicro_wakeword cannot load its built-in alexa model: "
+                                + ((p.stderr or p.stdout).strip().splitlines() or ["?"])[-1])
         if not os.path.exists(os.path.join(HERE, "device.py")):
             problems.append("testbed/device.py is missing")
     return problems
+
+
+MICRO_CHECK = (
+    "from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model\n"
+    "m = MicroWakeWord.from_builtin(Model.ALEXA); f = MicroWakeWordFeatures()\n"
+    "n = sum(1 for x in f.process_streaming(bytes(3200)) if m.process_streaming_prob(x) is not None)\n"
+    "print('ok' if n > 0 else 'no features')\n"
+)
 
 
 def device_modules():
@@ -375,7 +407,7 @@ def up(st, cfg, a):
     os.chmod(st.dir, 0o755)
     for sub in ("devices", "pulse", "home", "tts"):
         os.makedirs(st.path(sub), exist_ok=True)
-    for old in ("gateway.pcap", "cloud.log", "probes.log", "pulse.log", "tcpdump.log", "cloud.out"):
+    for old in ("gateway.pcap", "cloud.log", "probes.log", "pulse.log", "tcpdump.log", "cloud.out", "noise.log"):
         if os.path.exists(st.path(old)):
             os.remove(st.path(old))
     for f in os.listdir(st.path("devices")):
@@ -436,6 +468,7 @@ def up(st, cfg, a):
                 "netns": ns,
                 "gw_if": gw_if,
                 "wake_word": dev.get("wake_word"),
+                "spotter": dev.get("spotter") if dev["kind"] in ("assistant", "muted") else None,
                 "log": st.path("devices", dev["name"] + ".log"),
                 "stderr": st.path("devices", dev["name"] + ".err"),
             }
@@ -469,7 +502,12 @@ def up(st, cfg, a):
     pulse_cmd = [
         "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
         "--disallow-exit", "--log-target=stderr",
-        "--load=module-null-sink sink_name=room sink_properties=device.description=room",
+        # 16 kHz mono, the devices' own format: a 16 kHz WAV (flite's slt, rms, awb) reaches
+        # parec unresampled, so a device hears exactly what wake_truth.py mixes offline
+        # (the default 44.1 kHz stereo sink cut 7-8 kHz by ~12 dB and raised the micro
+        # spotter's probabilities by ~0.04)
+        "--load=module-null-sink sink_name=room rate=16000 channels=1 format=s16le "
+        "sink_properties=device.description=room",
         f"--load=module-native-protocol-unix auth-anonymous=1 socket={sock}",
     ]
     pulse = spawn(st, "pulseaudio", pulse_cmd, st.path("pulse.log"), env=penv)
@@ -482,6 +520,29 @@ def up(st, cfg, a):
         return p.returncode == 0 and "room" in p.stdout
 
     wait_for("pulseaudio", pulse_ready, 20, pulse, st.path("pulse.log"))
+
+    # --- room noise, looped into the room for as long as the testbed is up
+    room = cfg["room"]
+    st.data["room"] = dict(room)
+    if room["noise"] != "none":
+        noise_cmd = [sys.executable, os.path.join(HERE, "spotter.py"), "noise", "--kind", room["noise"],
+                     "--db", str(room["noise_db"]), "--seed", str(room["noise_seed"]),
+                     "--cache", st.path("tts")]
+        noise = spawn(st, "room-noise", noise_cmd, st.path("noise.log"), env=st.client_env())
+
+        def noise_playing():
+            p = subprocess.run(["pactl", "list", "short", "sink-inputs"], capture_output=True, text=True,
+                               env=st.client_env())
+            return p.returncode == 0 and p.stdout.strip() != ""
+
+        wait_for("room noise", noise_playing, 60, noise, st.path("noise.log"))
+        info = next((r for r in read_jsonl(st.path("noise.log")) if r.get("event") == "noise"), {})
+        st.data["room"]["loudest_chunk_db"] = info.get("loudest_chunk_db")
+        gates = [float(d["speech_db"]) for d in cfg["devices"] if d["kind"] != "plug"]
+        if gates and info.get("loudest_chunk_db") is not None and info["loudest_chunk_db"] >= min(gates):
+            raise TestbedError(f"room noise {room['noise']} at {room['noise_db']} dBFS has 100 ms chunks at "
+                               f"{info['loudest_chunk_db']} dBFS, not below the speech gate {min(gates)} dBFS: "
+                               "lower [room] noise_db")
 
     # --- the cloud
     cloud_log = st.path("cloud.log")
@@ -516,7 +577,11 @@ def up(st, cfg, a):
             "--heartbeat-small", str(dev["heartbeat_small"]),
             "--heartbeat-medium", str(dev["heartbeat_medium"]),
             "--threshold-db", str(dev["threshold_db"]), "--insecure",
+            "--spotter", str(dev["spotter"]), "--speech-db", str(dev["speech_db"]),
+            "--gain-jitter-db", str(dev["gain_jitter_db"]), "--cutoff-jitter", str(dev["cutoff_jitter"]),
         ]
+        if dev.get("seed") is not None:
+            cmd += ["--seed", str(int(dev["seed"]))]
         p = spawn(st, "device:" + dev["name"], cmd, sd["stderr"], netns=sd["netns"], env=st.client_env())
         sd["pid"] = p.pid
     st.data["up"] = True
@@ -765,26 +830,31 @@ def fmt_t(t):
 # play, stop-capture
 
 
-def tts(st, text, voice="slt"):
+def tts(st, text, voice="slt", rate=1.0):
     slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "x"
-    out = st.path("tts", f"{voice}-{slug}.wav")
+    tag = "" if float(rate) == 1.0 else f"-r{float(rate):g}"
+    out = st.path("tts", f"{voice}{tag}-{slug}.wav")
     if not os.path.exists(out):
         os.makedirs(st.path("tts"), exist_ok=True)
         tmp = out + ".tmp.wav"
-        run(["flite", "-voice", voice, "-t", text, "-o", tmp])
+        # leakypick's call (probing/audio.rs); a rate other than 1 is flite's duration_stretch
+        stretch = [] if float(rate) == 1.0 else ["--setf", f"duration_stretch={float(rate):g}"]
+        run(["flite"] + stretch + ["-voice", voice, "-t", text, "-o", tmp])
         os.replace(tmp, out)
     return out
 
 
-def play(st, what, voice="slt"):
+def play(st, what, voice="slt", rate=1.0):
     if what.lower().endswith(".wav") and os.path.exists(what):
         wav, kind = os.path.abspath(what), "file"
     else:
-        wav, kind = tts(st, what, voice), "tts"
+        wav, kind = tts(st, what, voice, rate), "tts"
     t0 = time.time()
     run(["paplay", "-d", "room", wav], env=st.client_env(), timeout=120)
     t1 = time.time()
     rec = {"t": round(t0, 6), "t_end": round(t1, 6), "what": what, "kind": kind, "file": wav}
+    if kind == "tts":
+        rec.update(voice=voice, rate=rate)
     with open(st.path("probes.log"), "a") as f:
         f.write(json.dumps(rec) + "\n")
     return rec
@@ -792,8 +862,11 @@ def play(st, what, voice="slt"):
 
 def cmd_play(a):
     st = require_up(a)
-    for what in a.what:
-        print(json.dumps(play(st, what, a.voice)), flush=True)
+    for _ in range(a.repeat):
+        for what in a.what:
+            print(json.dumps(play(st, what, a.voice, a.rate)), flush=True)
+            if a.gap > 0:
+                time.sleep(a.gap)
     return 0
 
 
@@ -973,7 +1046,11 @@ def main(argv=None):
     p.set_defaults(fn=cmd_status)
     p = sub.add_parser("play", parents=[common], help="speak words / play WAV files into the room")
     p.add_argument("what", nargs="+", help="a word or phrase (spoken with flite), or a .wav file")
-    p.add_argument("--voice", default="slt")
+    p.add_argument("--voice", default="slt", help="flite voice (slt, rms, awb, kal, ...; default slt)")
+    p.add_argument("--rate", type=float, default=1.0,
+                   help="flite duration_stretch (default 1: leakypick's own call, no --setf)")
+    p.add_argument("--repeat", type=int, default=1, help="play the list this many times (default 1)")
+    p.add_argument("--gap", type=float, default=0.0, help="seconds of silence after each play (default 0)")
     p.set_defaults(fn=cmd_play)
     p = sub.add_parser("stop-capture", parents=[common], help="stop the gateway capture")
     p.set_defaults(fn=cmd_stop_capture)
