@@ -25,6 +25,7 @@ pub mod session;
 pub mod sim;
 pub mod stats;
 pub mod time;
+pub mod wakefuzz;
 
 pub use burst::{Burst, BurstConfig, BurstDetector, BurstOnset};
 pub use decode::{decode, HostnameHint, HostnameSource, LinkType, PacketMeta};
