@@ -61,7 +61,7 @@ fn round_trips_devices_traffic_detections_baselines() {
     let data = dir.path().join("nested/data");
     let mut store = Store::open(&data).expect("open");
     assert_eq!(store.path(), data.join(FILE_NAME));
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(store.schema_version().expect("version"), 4);
 
     let echo = mac("f0:27:2d:11:22:33");
     let cam = mac("00:17:88:aa:bb:cc");
@@ -323,7 +323,7 @@ fn migrates_an_empty_file() {
     let file = dir.path().join(FILE_NAME);
     std::fs::write(&file, b"").expect("empty file");
     let mut store = Store::open(dir.path()).expect("open empty file");
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(store.schema_version().expect("version"), 4);
     store
         .add_detection(&detection(mac("aa:bb:cc:00:00:02"), 1, 2))
         .expect("usable");
@@ -828,7 +828,7 @@ fn migrates_a_v2_database_without_losing_rows() {
 
     // A writer migrates it.
     let store = Store::open(dir.path()).expect("migrate");
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(store.schema_version().expect("version"), 4);
     let echo = mac("f0:27:2d:11:22:33");
     let devices = store.devices().expect("devices");
     assert_eq!(devices.len(), 2);
