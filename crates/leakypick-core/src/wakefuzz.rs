@@ -251,7 +251,10 @@ impl AttemptJudge {
         // A run in progress may still become an onset that started before the deadline.
         let run_pending = self.run > 0 && self.run_first.is_some_and(|f| self.counts(f));
         let slot_has_bytes = self.slot_bytes > 0 && self.slot_first.is_some_and(|f| self.counts(f));
-        if now.0 >= deadline && !run_pending && !(slot_has_bytes && self.slot_start(self.slot) <= deadline) {
+        if now.0 >= deadline
+            && !run_pending
+            && !(slot_has_bytes && self.slot_start(self.slot) <= deadline)
+        {
             return Verdict::Quiet;
         }
         Verdict::Undecided
@@ -272,7 +275,8 @@ impl AttemptJudge {
     }
 
     fn slot_of(&self, t: Timestamp) -> i64 {
-        t.0.saturating_sub(self.origin.0).div_euclid(self.cfg.slot_nanos)
+        t.0.saturating_sub(self.origin.0)
+            .div_euclid(self.cfg.slot_nanos)
     }
 
     fn slot_start(&self, idx: i64) -> i64 {
@@ -598,7 +602,11 @@ mod tests {
 
     /// A stream at ~64 kbit/s: a 400-byte frame every 50 ms from `from` to `to` (ms).
     fn stream(from: i64, to: i64) -> Vec<Packet> {
-        (0..).map(|i| from + 50 * i).take_while(|t| *t < to).map(|t| up(t, 400)).collect()
+        (0..)
+            .map(|i| from + 50 * i)
+            .take_while(|t| *t < to)
+            .map(|t| up(t, 400))
+            .collect()
     }
 
     fn judge() -> AttemptJudge {
@@ -633,7 +641,13 @@ mod tests {
         j.set_play_start(ms(1_000));
         j.set_play_end(ms(2_000));
         // A 7 kB TLS burst across a slot boundary, and small ones.
-        for (t, len) in [(2_240, 1500), (2_245, 1500), (2_250, 1500), (2_255, 1500), (2_260, 1000)] {
+        for (t, len) in [
+            (2_240, 1500),
+            (2_245, 1500),
+            (2_250, 1500),
+            (2_255, 1500),
+            (2_260, 1000),
+        ] {
             j.observe(&up(t, len));
         }
         j.observe(&up(4_000, 300));
@@ -721,10 +735,24 @@ mod tests {
         ];
         for &(n, k, lo, hi) in cases {
             let ci = clopper_pearson(n, k, 0.95);
-            assert!((ci.lower - lo).abs() < 1e-9, "{n} {k}: {} vs {lo}", ci.lower);
-            assert!((ci.upper - hi).abs() < 1e-9, "{n} {k}: {} vs {hi}", ci.upper);
+            assert!(
+                (ci.lower - lo).abs() < 1e-9,
+                "{n} {k}: {} vs {lo}",
+                ci.lower
+            );
+            assert!(
+                (ci.upper - hi).abs() < 1e-9,
+                "{n} {k}: {} vs {hi}",
+                ci.upper
+            );
         }
-        assert_eq!(clopper_pearson(0, 0, 0.95), Interval { lower: 0.0, upper: 1.0 });
+        assert_eq!(
+            clopper_pearson(0, 0, 0.95),
+            Interval {
+                lower: 0.0,
+                upper: 1.0
+            }
+        );
     }
 
     fn run(design: &Design, outcomes: &[bool]) -> (WordRecord, Vec<Phase>) {
@@ -764,14 +792,36 @@ mod tests {
     fn screening_goes_first_then_confirmation() {
         let d = Design::adaptive();
         let words = [
-            WordRecord { attempts: 1, activations: 1 },
-            WordRecord { attempts: 5, activations: 0 },
-            WordRecord { attempts: 2, activations: 0 },
+            WordRecord {
+                attempts: 1,
+                activations: 1,
+            },
+            WordRecord {
+                attempts: 5,
+                activations: 0,
+            },
+            WordRecord {
+                attempts: 2,
+                activations: 0,
+            },
         ];
         assert_eq!(next_word(&d, &words), Some((2, Phase::Screen)));
-        let words = [words[0], words[1], WordRecord { attempts: 5, activations: 0 }];
+        let words = [
+            words[0],
+            words[1],
+            WordRecord {
+                attempts: 5,
+                activations: 0,
+            },
+        ];
         assert_eq!(next_word(&d, &words), Some((0, Phase::Confirm)));
-        let words = [WordRecord { attempts: 20, activations: 3 }, words[1]];
+        let words = [
+            WordRecord {
+                attempts: 20,
+                activations: 3,
+            },
+            words[1],
+        ];
         assert_eq!(next_word(&d, &words), None);
     }
 }

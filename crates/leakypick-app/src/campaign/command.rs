@@ -4,11 +4,13 @@
 //! candidates, every word synthesized, the player, the capture, the device seen on the
 //! interface. A campaign is stored only once all of that passed.
 
-use super::render::{json_text, params_json, parse_params, parse_words, words_json, write_plan, Plan};
+use super::render::{
+    json_text, params_json, parse_params, parse_words, words_json, write_plan, Plan,
+};
 use super::report::CampaignReport;
 use super::{
-    candidates, Campaign, CampaignError, CampaignEvent, Io, Params, RunEnd, SelectionParams,
-    Sound, SoundBook, Speaker, WallClock, Word,
+    candidates, Campaign, CampaignError, CampaignEvent, Io, Params, RunEnd, SelectionParams, Sound,
+    SoundBook, Speaker, WallClock, Word,
 };
 use crate::error::{Error, Result};
 use crate::history::command::open_for_reading;
@@ -134,7 +136,11 @@ impl FuzzCommand {
             .trim()
             .to_string();
         if wake_word.is_empty() {
-            return Err(bad("--wake-word", "''", "the device's wake word, e.g. alexa"));
+            return Err(bad(
+                "--wake-word",
+                "''",
+                "the device's wake word, e.g. alexa",
+            ));
         }
         let design_name = self.design.unwrap_or(DesignName::Adaptive);
         let design = match design_name {
@@ -159,9 +165,12 @@ impl FuzzCommand {
                 Design::Fixed { tries }
             }
             DesignName::Adaptive => {
-                let p_min = check_fraction("--min-probability", self.min_probability.unwrap_or(0.5))?;
+                let p_min =
+                    check_fraction("--min-probability", self.min_probability.unwrap_or(0.5))?;
                 let recall = check_fraction("--recall", self.recall.unwrap_or(0.95))?;
-                let screen = self.screen.unwrap_or_else(|| screen_attempts(p_min, recall));
+                let screen = self
+                    .screen
+                    .unwrap_or_else(|| screen_attempts(p_min, recall));
                 if screen == 0 || screen > 1000 {
                     return Err(bad("--screen", screen, "1 to 1000 attempts"));
                 }
@@ -191,7 +200,11 @@ impl FuzzCommand {
         };
         let tts = self.tts.unwrap_or_default();
         let voices: Vec<String> = match &self.voices {
-            Some(v) => v.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            Some(v) => v
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
             None if tts == TtsProgram::Flite => {
                 DEFAULT_FLITE_VOICES.iter().map(|s| s.to_string()).collect()
             }
@@ -200,12 +213,20 @@ impl FuzzCommand {
         let rates = self.rates.clone().unwrap_or_else(|| vec![1.0]);
         for r in &rates {
             if !(r.is_finite() && *r >= 0.25 && *r <= 4.0) {
-                return Err(bad("--rates", r, "speaking rates from 0.25 to 4 (1 = normal)"));
+                return Err(bad(
+                    "--rates",
+                    r,
+                    "speaking rates from 0.25 to 4 (1 = normal)",
+                ));
             }
         }
         let calibrate = self.calibrate.unwrap_or(3);
         if calibrate > 100 {
-            return Err(bad("--calibrate", calibrate, "0 to 100 plays of the wake word"));
+            return Err(bad(
+                "--calibrate",
+                calibrate,
+                "0 to 100 plays of the wake word",
+            ));
         }
         let max_latency = self
             .max_latency
@@ -257,7 +278,12 @@ impl FuzzCommand {
             Design::Fixed { tries } => {
                 same("--max-attempts", self.max_attempts, tries)?;
             }
-            Design::Sequential { screen, precision, max, .. } => {
+            Design::Sequential {
+                screen,
+                precision,
+                max,
+                ..
+            } => {
                 same("--screen", self.screen, screen)?;
                 same("--precision", self.precision, precision)?;
                 same("--max-attempts", self.max_attempts, max)?;
@@ -265,19 +291,35 @@ impl FuzzCommand {
                     if self.screen.is_none() {
                         let p = self.min_probability.unwrap_or(0.5);
                         let r = self.recall.unwrap_or(0.95);
-                        same("--min-probability/--recall", Some(screen_attempts(p, r)), screen)?;
+                        same(
+                            "--min-probability/--recall",
+                            Some(screen_attempts(p, r)),
+                            screen,
+                        )?;
                     }
                 }
             }
         }
-        same("--max-latency", self.max_latency.map(Some), s.max_latency_given)?;
+        same(
+            "--max-latency",
+            self.max_latency.map(Some),
+            s.max_latency_given,
+        )?;
         same("--calibrate", self.calibrate, s.calibrate)?;
         same("--voices", self.voices.clone(), s.voices.clone())?;
         same("--rates", self.rates.clone(), s.rates.clone())?;
         same("--settle", self.settle, s.settle_s)?;
         same("--seen-wait", self.seen_wait, s.seen_wait_s)?;
-        same("--tts", self.tts.map(|t| tts_name(t).to_string()), s.tts.clone())?;
-        same("--candidates", self.candidates.clone(), s.selection.candidates.clone())?;
+        same(
+            "--tts",
+            self.tts.map(|t| tts_name(t).to_string()),
+            s.tts.clone(),
+        )?;
+        same(
+            "--candidates",
+            self.candidates.clone(),
+            s.selection.candidates.clone(),
+        )?;
         same("--words", self.words.clone(), s.selection.words.clone())?;
         same("--phonemes", self.phonemes, s.selection.phonemes)?;
         same("--random", self.random, s.selection.random)?;
@@ -335,8 +377,8 @@ fn select_words(p: &Params) -> Result<Vec<Word>> {
             seed: p.selection.seed,
             limit: p.selection.limit,
         };
-        let chosen = candidates::select(&sel)
-            .map_err(|e| Error::usage(format!("--candidates: {e}")))?;
+        let chosen =
+            candidates::select(&sel).map_err(|e| Error::usage(format!("--candidates: {e}")))?;
         for c in chosen {
             push(Word {
                 word: c.word,
@@ -539,7 +581,10 @@ pub fn run(cmd: &FuzzCommand, out: &mut dyn Write) -> Result<()> {
         })?;
         let params = cmd.resumed_params(&stored)?;
         let rows = st.campaign_attempts(row.id)?;
-        (Campaign::rebuild(row.id, params, words, &rows), Some(row.id))
+        (
+            Campaign::rebuild(row.id, params, words, &rows),
+            Some(row.id),
+        )
     } else {
         let params = cmd.new_params()?;
         let words = select_words(&params)?;
@@ -618,7 +663,14 @@ pub fn run(cmd: &FuzzCommand, out: &mut dyn Write) -> Result<()> {
         .map_err(|e| Error::usage(format!("cannot install the signal handlers: {e}")))?;
     let progress = Progress::items(p.remaining_screening.max(1), "fuzzing");
     let mut on_event = |e: &CampaignEvent| log_event(e, &progress, &campaign_found(e));
-    let result = super::run(&mut io, &mut store, &mut campaign, &sounds, &stop, &mut on_event);
+    let result = super::run(
+        &mut io,
+        &mut store,
+        &mut campaign,
+        &sounds,
+        &stop,
+        &mut on_event,
+    );
     progress.finish();
     let state = match &result {
         Ok(RunEnd::Done) => "done",
@@ -627,9 +679,9 @@ pub fn run(cmd: &FuzzCommand, out: &mut dyn Write) -> Result<()> {
     store.set_campaign_state(id, state)?;
     match result {
         Ok(RunEnd::Done) => log::info!("campaign {id} done"),
-        Ok(RunEnd::Stopped) => log::info!(
-            "campaign {id} stopped; continue it with `leakypick fuzz --resume -i IFACE`"
-        ),
+        Ok(RunEnd::Stopped) => {
+            log::info!("campaign {id} stopped; continue it with `leakypick fuzz --resume -i IFACE`")
+        }
         Err(e) => {
             store.close()?;
             return Err(campaign_error(e));
@@ -646,7 +698,10 @@ pub fn run(cmd: &FuzzCommand, out: &mut dyn Write) -> Result<()> {
 
 fn campaign_found(e: &CampaignEvent) -> String {
     match e {
-        CampaignEvent::Attempt { found, .. } => format!("fuzzing: {}", crate::render::count(*found, "word") + " found"),
+        CampaignEvent::Attempt { found, .. } => format!(
+            "fuzzing: {}",
+            crate::render::count(*found, "word") + " found"
+        ),
         _ => String::new(),
     }
 }
@@ -722,13 +777,10 @@ pub fn report(cmd: &FuzzReportCommand, out: &mut dyn Write) -> Result<()> {
         let mut w = std::io::BufWriter::new(file.file());
         w.write_all(report.plot_svg().as_bytes())
             .and_then(|()| w.flush())
-            .map_err(|e| {
-                Error::usage(format!("--plot: cannot write {}: {e}", path.display()))
-            })?;
+            .map_err(|e| Error::usage(format!("--plot: cannot write {}: {e}", path.display())))?;
         drop(w);
         file.commit()?;
     }
     super::render::write_report(out, &report, cmd.attempts, cmd.format)?;
     Ok(out.flush()?)
 }
-

@@ -538,11 +538,9 @@ impl Engine<'_, '_> {
         on_event: &mut dyn FnMut(&CampaignEvent),
     ) -> bool {
         let mut paused = false;
-        while let Some(why) = schedule_blocks(
-            self.io.clock.local_minute(),
-            c.allowed_hours,
-            c.quiet_hours,
-        ) {
+        while let Some(why) =
+            schedule_blocks(self.io.clock.local_minute(), c.allowed_hours, c.quiet_hours)
+        {
             if !paused {
                 on_event(&CampaignEvent::Paused { why });
                 paused = true;

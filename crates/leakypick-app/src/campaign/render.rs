@@ -27,7 +27,13 @@ pub fn params_json(p: &Params) -> Value {
             precision,
             max,
             confidence,
-        } => (Some(screen), Some(precision), Some(max), Some(confidence), None),
+        } => (
+            Some(screen),
+            Some(precision),
+            Some(max),
+            Some(confidence),
+            None,
+        ),
     };
     json!({
         "device": p.device.to_string(),
@@ -67,7 +73,11 @@ pub fn params_json(p: &Params) -> Value {
 pub fn parse_params(text: &str) -> Option<Params> {
     let v: Value = serde_json::from_str(text).ok()?;
     let f = |k: &str| v.get(k).and_then(Value::as_f64);
-    let u = |k: &str| v.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+    let u = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
     let strings = |k: &str| -> Option<Vec<String>> {
         v.get(k)?
             .as_array()?
@@ -512,7 +522,9 @@ pub fn write_report(
             }
             Ok(())
         }
-        Format::Table => write_report_table(out, r, &groups, &hist, attempts.then_some(&all_attempts)),
+        Format::Table => {
+            write_report_table(out, r, &groups, &hist, attempts.then_some(&all_attempts))
+        }
     }
 }
 
@@ -579,8 +591,9 @@ fn write_report_table(
             w.attempts.to_string(),
             w.activations.to_string(),
             fmt_p(w.probability),
-            w.ci
-                .map_or("-".to_string(), |c| format!("{:.2}-{:.2}", c.lower, c.upper)),
+            w.ci.map_or("-".to_string(), |c| {
+                format!("{:.2}-{:.2}", c.lower, c.upper)
+            }),
             w.voices.join(","),
             w.bytes.to_string(),
         ]);
@@ -599,7 +612,11 @@ fn write_report_table(
         writeln!(out, "{g}")?;
     }
     if !hist.is_empty() {
-        writeln!(out, "\nphonetic distance to `{}` of the words found:", c.wake_word)?;
+        writeln!(
+            out,
+            "\nphonetic distance to `{}` of the words found:",
+            c.wake_word
+        )?;
         let mut h = new_table(vec!["DISTANCE", "WORDS", ""], &[0, 1]);
         for (d, n) in hist {
             h.add_row(vec![d.to_string(), n.to_string(), "#".repeat(*n)]);
@@ -643,5 +660,7 @@ fn write_report_table(
 
 /// The latest time in a list, for the campaign's duration.
 pub fn last_time(rows: &[AttemptRow]) -> Option<Timestamp> {
-    rows.iter().map(|r| r.upload_end.unwrap_or(r.play_end)).max()
+    rows.iter()
+        .map(|r| r.upload_end.unwrap_or(r.play_end))
+        .max()
 }

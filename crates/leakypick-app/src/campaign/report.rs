@@ -128,7 +128,11 @@ impl CampaignReport {
                 let tenth = ((p * 10.0).floor() as i64).min(9);
                 (
                     -tenth,
-                    format!("{:.1}-{:.1}", tenth as f64 / 10.0, (tenth + 1) as f64 / 10.0),
+                    format!(
+                        "{:.1}-{:.1}",
+                        tenth as f64 / 10.0,
+                        (tenth + 1) as f64 / 10.0
+                    ),
                 )
             };
             groups.entry(key).or_default().push(w.word.clone());

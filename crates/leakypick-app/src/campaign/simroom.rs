@@ -8,16 +8,25 @@
 //! frame, or by a poll interval when nothing is due; the speaker's sounds last their
 //! length in virtual time.
 
-use super::{CampaignError, Clock, Sound, Speaker};
+use super::render::{json_text, params_json, words_json};
+use super::{
+    check_seen, run, Campaign, CampaignError, Clock, Io, Params, RunEnd, SelectionParams, Sound,
+    SoundBook, Speaker, Word,
+};
 use crate::capture::Frame;
+use crate::history::{CampaignRow, Store};
 use crate::monitor::source::{DropStats, FrameSource, Pull, SourceError};
 use leakypick_core::net::Mac;
+use leakypick_core::wakefuzz::{Design, JudgeConfig};
+use leakypick_core::DeviceKey;
 use leakypick_core::{LinkType, Timestamp};
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 const S: i64 = Timestamp::NANOS_PER_SEC;
@@ -296,4 +305,99 @@ impl Clock for SimClock {
         let now = self.room.state.borrow().now;
         u16::try_from(now.div_euclid(60 * S).rem_euclid(1440)).unwrap_or(0)
     }
+}
+
+/// A whole simulated campaign into `store`: the device wakes on each of `words` with
+/// its probability (and on `alexa` always); voices `slt` and `rms`, 3 calibration
+/// plays, words of 0.8 s, starting at `start`. With `crash_at`, the speaker fails at
+/// that play (the run ends with the error, the campaign stays `running`). Returns the
+/// campaign's id and how the run ended.
+pub fn simulate_campaign(
+    store: &mut Store,
+    design: Design,
+    seed: u64,
+    words: &[(&str, f64, usize)],
+    start: Timestamp,
+    crash_at: Option<usize>,
+) -> Result<(i64, RunEnd), CampaignError> {
+    let mut probs: Vec<(&str, f64)> = vec![("alexa", 1.0)];
+    probs.extend(words.iter().map(|(w, p, _)| (*w, *p)));
+    let device = SimDevice::new(&probs);
+    let params = Params {
+        device: DeviceKey::Mac(device.mac),
+        wake_word: "alexa".into(),
+        design,
+        judge: JudgeConfig::default(),
+        max_latency_given: None,
+        latency_margin_s: 1.0,
+        calibrate: 3,
+        voices: vec!["slt".into(), "rms".into()],
+        rates: vec![1.0],
+        settle_s: 1.0,
+        quiet_wait_s: 60.0,
+        max_stream_s: 30.0,
+        seen_wait_s: 30.0,
+        tts: "flite".into(),
+        selection: SelectionParams {
+            words: words.iter().map(|(w, _, _)| w.to_string()).collect(),
+            ..SelectionParams::default()
+        },
+    };
+    let list: Vec<Word> = words
+        .iter()
+        .map(|(w, _, d)| Word {
+            word: w.to_string(),
+            phonemes: None,
+            source: "words".into(),
+            distance: *d,
+        })
+        .collect();
+    let mut book = SoundBook::default();
+    for v in 0..params.voicings().len() {
+        for w in list.iter().map(|w| w.word.as_str()).chain(["alexa"]) {
+            book.insert(Sound {
+                word: w.to_string(),
+                voicing: v,
+                wav: PathBuf::from(format!("{w}.wav")),
+                seconds: 0.8,
+            });
+        }
+    }
+    let id = store.create_campaign(&CampaignRow {
+        id: 0,
+        device: params.device.to_string(),
+        wake_word: params.wake_word.clone(),
+        design: params.design.name().into(),
+        params: json_text(&params_json(&params)),
+        candidates: json_text(&words_json(&list)),
+        created: start,
+        updated: start,
+        state: "running".into(),
+    })?;
+    let mut campaign = Campaign::rebuild(id, params, list, &[]);
+    let room = SimRoom::new(device, seed, start);
+    if let Some(n) = crash_at {
+        room.fail_at_play(n);
+    }
+    let mut source = room.source();
+    let mut speaker = room.speaker();
+    let clock = room.clock();
+    let mut io = Io {
+        source: &mut source,
+        speaker: &mut speaker,
+        clock: &clock,
+    };
+    check_seen(&mut io, &campaign.params)?;
+    let end = run(
+        &mut io,
+        store,
+        &mut campaign,
+        &book,
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )?;
+    if end == RunEnd::Done {
+        store.set_campaign_state(id, "done")?;
+    }
+    Ok((id, end))
 }

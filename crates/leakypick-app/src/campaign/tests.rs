@@ -46,7 +46,11 @@ fn words(list: &[&str]) -> Vec<Word> {
 fn sounds(p: &Params, words: &[Word]) -> SoundBook {
     let mut book = SoundBook::default();
     for v in 0..p.voicings().len() {
-        for w in words.iter().map(|w| w.word.as_str()).chain([p.wake_word.as_str()]) {
+        for w in words
+            .iter()
+            .map(|w| w.word.as_str())
+            .chain([p.wake_word.as_str()])
+        {
             book.insert(Sound {
                 word: w.to_string(),
                 voicing: v,
@@ -62,9 +66,11 @@ fn sounds(p: &Params, words: &[Word]) -> SoundBook {
 /// never; the wake word always.
 fn device() -> SimDevice {
     let mut probs: Vec<(String, f64)> = vec![("alexa".into(), 1.0)];
-    for (i, p) in [1.0, 1.0, 1.0, 1.0, 0.7, 0.7, 0.7, 0.5, 0.5, 0.5, 0.2, 0.2, 0.2]
-        .iter()
-        .enumerate()
+    for (i, p) in [
+        1.0, 1.0, 1.0, 1.0, 0.7, 0.7, 0.7, 0.5, 0.5, 0.5, 0.2, 0.2, 0.2,
+    ]
+    .iter()
+    .enumerate()
     {
         probs.push((format!("w{i:02}"), *p));
     }
@@ -119,7 +125,13 @@ fn run_campaign_n(design: Design, seed: u64, fail_at: Option<usize>, n: usize) -
     if let Some(n) = fail_at {
         room.fail_at_play(n);
     }
-    let end = run_in(&room, &mut store, &mut campaign, &book, &AtomicBool::new(false));
+    let end = run_in(
+        &room,
+        &mut store,
+        &mut campaign,
+        &book,
+        &AtomicBool::new(false),
+    );
     Run {
         store,
         campaign,
@@ -174,11 +186,18 @@ fn a_whole_adaptive_campaign_finds_the_words_and_never_a_false_one() {
     let r = run_campaign(Design::adaptive(), 7, None);
     assert_eq!(r.end.unwrap(), RunEnd::Done);
     let (false_wakes, missed) = assert_judged_like_the_truth(&r.store, r.campaign.id, &r.room);
-    assert_eq!(false_wakes, 0, "a heartbeat or a stale stream was judged a wake");
+    assert_eq!(
+        false_wakes, 0,
+        "a heartbeat or a stale stream was judged a wake"
+    );
     assert_eq!(missed, 0, "a wake was missed");
     // Every word with p >= 0.5 was found.
     for (i, w) in r.campaign.words.iter().enumerate().take(10) {
-        assert!(r.campaign.records[i].activations > 0, "{} not found", w.word);
+        assert!(
+            r.campaign.records[i].activations > 0,
+            "{} not found",
+            w.word
+        );
     }
     // Words that never wake the device got exactly the screening.
     for rec in &r.campaign.records[13..] {
@@ -202,7 +221,10 @@ fn a_whole_adaptive_campaign_finds_the_words_and_never_a_false_one() {
         .filter(|a| a.word == "w30")
         .map(|a| a.voice.clone())
         .collect();
-    assert_eq!(w30[..3], [Some("slt".into()), Some("rms".into()), Some("slt".into())]);
+    assert_eq!(
+        w30[..3],
+        [Some("slt".into()), Some("rms".into()), Some("slt".into())]
+    );
 }
 
 #[test]
@@ -253,7 +275,13 @@ fn a_crash_loses_only_the_attempt_in_flight_and_resume_finishes() {
     let book = sounds(&resumed.params, &resumed.words);
     let later = Timestamp(r.room.now().0 + 3_600 * Timestamp::NANOS_PER_SEC);
     let room = SimRoom::new(device(), 99, later);
-    let end = run_in(&room, &mut r.store, &mut resumed, &book, &AtomicBool::new(false));
+    let end = run_in(
+        &room,
+        &mut r.store,
+        &mut resumed,
+        &book,
+        &AtomicBool::new(false),
+    );
     assert_eq!(end.unwrap(), RunEnd::Done);
     // No calibration again, no attempt lost or stored twice, numbers 1..n per word.
     let all = r.store.campaign_attempts(id).unwrap();
@@ -266,11 +294,20 @@ fn a_crash_loses_only_the_attempt_in_flight_and_resume_finishes() {
             .filter(|a| a.word == w.word && a.phase != "calibrate")
             .collect();
         let numbers: Vec<u32> = mine.iter().map(|a| a.attempt).collect();
-        assert_eq!(numbers, (1..=mine.len() as u32).collect::<Vec<_>>(), "{}", w.word);
+        assert_eq!(
+            numbers,
+            (1..=mine.len() as u32).collect::<Vec<_>>(),
+            "{}",
+            w.word
+        );
         // The design asked for every one of them and for no more.
         let mut rec = WordRecord::default();
         for a in &mine {
-            assert!(design.next_phase(rec).is_some(), "{}: one attempt too many", w.word);
+            assert!(
+                design.next_phase(rec).is_some(),
+                "{}: one attempt too many",
+                w.word
+            );
             rec.add(a.verdict == "woke");
         }
         assert!(design.next_phase(rec).is_none(), "{} unfinished", w.word);
@@ -341,7 +378,10 @@ fn a_device_never_seen_is_an_error_before_anything_plays() {
     };
     let e = check_seen(&mut io, &p).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("02:00:00:00:00:99") && msg.contains("--device"), "{msg}");
+    assert!(
+        msg.contains("02:00:00:00:00:99") && msg.contains("--device"),
+        "{msg}"
+    );
     assert!(room.plays().is_empty());
     assert!((room.now().secs_since(T0) - 30.0).abs() < 0.5);
 }
@@ -371,7 +411,10 @@ fn a_device_deaf_to_its_own_wake_word_stops_the_campaign_after_calibration() {
         .unwrap();
     let room = SimRoom::new(dev, 1, T0);
     let e = run_in(&room, &mut store, &mut c, &book, &AtomicBool::new(false)).unwrap_err();
-    assert!(matches!(e, CampaignError::NeverWoke { tries: 3, .. }), "{e}");
+    assert!(
+        matches!(e, CampaignError::NeverWoke { tries: 3, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("--volume"));
     assert_eq!(room.plays().len(), 3, "only the calibration was played");
 }
@@ -447,5 +490,8 @@ fn the_schedule_pauses_the_campaign_and_it_continues_after() {
     let end = run_in(&room, &mut store, &mut c, &book, &AtomicBool::new(false));
     assert_eq!(end.unwrap(), RunEnd::Done);
     let first = room.plays()[0].start;
-    assert!(first.secs_since(T0) >= 1_800.0, "played before the allowed hours");
+    assert!(
+        first.secs_since(T0) >= 1_800.0,
+        "played before the allowed hours"
+    );
 }

@@ -22,6 +22,7 @@ pub struct CampaignRow {
     /// The candidate words (a JSON array).
     pub candidates: String,
     pub created: Timestamp,
+    /// When the latest attempt ended (`created` before the first).
     pub updated: Timestamp,
     /// `running`, `stopped` or `done`.
     pub state: String,
@@ -120,10 +121,12 @@ impl Store {
                     ],
                 )
                 .map_err(&e)?;
+            // `updated`: when the latest attempt ended (player or upload), as played.
+            let end = a.upload_end.unwrap_or(a.play_end).max(a.play_end);
             b.conn
                 .execute(
-                    "UPDATE campaigns SET updated = ?2 WHERE id = ?1",
-                    params![id, b.now.0],
+                    "UPDATE campaigns SET updated = max(updated, ?2) WHERE id = ?1",
+                    params![id, end.0],
                 )
                 .map_err(&e)?;
             Ok(())
@@ -135,8 +138,8 @@ impl Store {
         self.transaction(|b| {
             b.conn
                 .execute(
-                    "UPDATE campaigns SET state = ?2, updated = ?3 WHERE id = ?1",
-                    params![id, state, b.now.0],
+                    "UPDATE campaigns SET state = ?2 WHERE id = ?1",
+                    params![id, state],
                 )
                 .map_err(sql_err(b.path))?;
             Ok(())
@@ -164,7 +167,9 @@ impl Store {
         };
         self.conn
             .query_row(
-                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns {filter} ORDER BY id DESC LIMIT 1"),
+                &format!(
+                    "SELECT {CAMPAIGN_COLUMNS} FROM campaigns {filter} ORDER BY id DESC LIMIT 1"
+                ),
                 [],
                 campaign_row,
             )

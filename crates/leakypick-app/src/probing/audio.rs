@@ -716,7 +716,11 @@ fn speak_cached(
         name
     } else {
         // Another rate is another file; the name at rate 1 stays what it always was.
-        format!("{}-r{:.0}.wav", name.trim_end_matches(".wav"), rate * 1000.0)
+        format!(
+            "{}-r{:.0}.wav",
+            name.trim_end_matches(".wav"),
+            rate * 1000.0
+        )
     };
     let wav = cache_dir.join(name);
     if let Ok(info) = wav_info(&wav) {
