@@ -221,7 +221,7 @@ fn plan_json(p: &Plan) -> Value {
         "estimated_s": p.remaining_screening as f64 * p.attempt_s,
         "estimated_max_s": p.remaining_at_most as f64 * p.attempt_s,
         "paper_s": p.paper_s,
-        "params": params_json(&p.params),
+        "parameters": params_json(&p.params),
     })
 }
 
@@ -316,7 +316,7 @@ const PLAN_COLUMNS: &[&str] = &[
     "estimated_s",
     "estimated_max_s",
     "paper_s",
-    "params",
+    "parameters",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ fn campaign_json(r: &CampaignReport) -> Value {
         "max_latency_s": r.max_latency_s,
         "hours": r.hours,
         "found_per_hour": r.found_per_hour(),
-        "params": r.params_value(),
+        "parameters": r.params_value(),
     })
 }
 
@@ -432,7 +432,7 @@ const CAMPAIGN_COLUMNS: &[&str] = &[
     "max_latency_s",
     "hours",
     "found_per_hour",
-    "params",
+    "parameters",
 ];
 const WORD_COLUMNS: &[&str] = &[
     "type",
