@@ -287,16 +287,16 @@ impl FuzzCommand {
                 same("--screen", self.screen, screen)?;
                 same("--precision", self.precision, precision)?;
                 same("--max-attempts", self.max_attempts, max)?;
-                if self.min_probability.is_some() || self.recall.is_some() {
-                    if self.screen.is_none() {
-                        let p = self.min_probability.unwrap_or(0.5);
-                        let r = self.recall.unwrap_or(0.95);
-                        same(
-                            "--min-probability/--recall",
-                            Some(screen_attempts(p, r)),
-                            screen,
-                        )?;
-                    }
+                if (self.min_probability.is_some() || self.recall.is_some())
+                    && self.screen.is_none()
+                {
+                    let p = self.min_probability.unwrap_or(0.5);
+                    let r = self.recall.unwrap_or(0.95);
+                    same(
+                        "--min-probability/--recall",
+                        Some(screen_attempts(p, r)),
+                        screen,
+                    )?;
                 }
             }
         }
