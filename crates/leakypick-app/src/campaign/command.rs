@@ -616,6 +616,8 @@ pub fn run(cmd: &FuzzCommand, out: &mut dyn Write) -> Result<()> {
     let mut live = crate::monitor::config::Config::default();
     live.capture.interface = Some(interface);
     live.capture.filter = cmd.filter.clone();
+    // Frames as they arrive: an attempt is decided within a fraction of a second.
+    live.capture.immediate = true;
     let mut source = crate::monitor::command::open_live(&live)?;
     let mut speaker = ThreadSpeaker {
         audio: Arc::new(audio_opts),
@@ -662,7 +664,8 @@ pub fn run(cmd: &FuzzCommand, out: &mut dyn Write) -> Result<()> {
     let stop = stop_on_signals()
         .map_err(|e| Error::usage(format!("cannot install the signal handlers: {e}")))?;
     let progress = Progress::items(p.remaining_screening.max(1), "fuzzing");
-    let mut on_event = |e: &CampaignEvent| log_event(e, &progress, &campaign_found(e));
+    let done_before = campaign.attempts() as u64;
+    let mut on_event = |e: &CampaignEvent| log_event(e, &progress, &campaign_found(e), done_before);
     let result = super::run(
         &mut io,
         &mut store,
@@ -713,7 +716,7 @@ fn campaign_error(e: CampaignError) -> Error {
     }
 }
 
-fn log_event(e: &CampaignEvent, progress: &Progress, message: &str) {
+fn log_event(e: &CampaignEvent, progress: &Progress, message: &str, done_before: u64) {
     match e {
         CampaignEvent::Calibrated {
             latencies,
@@ -729,7 +732,14 @@ fn log_event(e: &CampaignEvent, progress: &Progress, message: &str) {
         CampaignEvent::NotQuiet { word } => {
             log::warn!("the device did not become quiet before `{word}`; playing it anyway")
         }
-        CampaignEvent::Attempt { row, found, done } => {
+        CampaignEvent::Attempt {
+            row,
+            found,
+            done,
+            remaining,
+        } => {
+            // This run's attempts so far and those still to come.
+            progress.set_length((*done as u64).saturating_sub(done_before) + remaining);
             progress.inc(1);
             progress.say(message.to_string());
             if !progress.is_active() {

@@ -266,6 +266,8 @@ pub enum CampaignEvent {
         found: usize,
         /// Attempts of the campaign so far (calibration excluded).
         done: usize,
+        /// Attempts still to come if no further word wakes the device.
+        remaining: u64,
     },
     /// The schedule blocks playing; waiting.
     Paused { why: String },
@@ -477,6 +479,7 @@ pub fn run(
             row,
             found: c.found(),
             done: c.attempts(),
+            remaining: c.remaining_screening(),
         });
     }
     Ok(RunEnd::Done)
@@ -486,11 +489,25 @@ pub fn run(
 /// what is measured.
 pub const CALIBRATION_WAIT_S: f64 = 10.0;
 
+/// How far behind the clock the traffic is judged: a live capture hands frames over a
+/// little after their kernel timestamps, and a slot must not be closed before its last
+/// frame arrived.
+pub const DELIVERY_LAG: Duration = Duration::from_millis(300);
+
 struct Engine<'e, 'a> {
     io: &'e mut Io<'a>,
 }
 
 impl Engine<'_, '_> {
+    /// The time up to which the traffic is complete ([`DELIVERY_LAG`] ago).
+    fn judged_now(&self) -> Timestamp {
+        let now = self.io.clock.now();
+        Timestamp(
+            now.0
+                .saturating_sub(Params::nanos(DELIVERY_LAG.as_secs_f64())),
+        )
+    }
+
     /// Pulls one step of the source into `judge`.
     fn pump(&mut self, judge: &mut AttemptJudge) -> Result<(), CampaignError> {
         match self.io.source.pull()? {
@@ -573,7 +590,7 @@ impl Engine<'_, '_> {
         // Quiet first: no stream may still run from the previous attempt.
         let settle = Params::nanos(params.settle_s);
         let give_up = plus(origin, Params::duration(params.quiet_wait_s));
-        while !judge.quiet_for(self.io.clock.now(), settle) {
+        while !judge.quiet_for(self.judged_now(), settle) {
             if self.io.clock.now() >= give_up {
                 on_event(&CampaignEvent::NotQuiet {
                     word: sound.word.clone(),
@@ -598,7 +615,7 @@ impl Engine<'_, '_> {
                     played = Some((start, end.max(start)));
                 }
             }
-            match judge.verdict(self.io.clock.now()) {
+            match judge.verdict(self.judged_now()) {
                 Verdict::Undecided => {}
                 v => break v,
             }
@@ -622,7 +639,8 @@ impl Engine<'_, '_> {
                 }
             }
             let now = self.io.clock.now();
-            let measured = judge.upload(now).end.is_some() || until.is_none_or(|u| now >= u);
+            let measured =
+                judge.upload(self.judged_now()).end.is_some() || until.is_none_or(|u| now >= u);
             if played.is_some() && measured {
                 break;
             }
@@ -632,7 +650,7 @@ impl Engine<'_, '_> {
         // The latency against the player's real end (known only now when the onset came
         // first).
         let latency = latency.and(onset.map(|o| o.0.saturating_sub(play_end.0)));
-        let m = judge.upload(self.io.clock.now());
+        let m = judge.upload(self.judged_now());
         let voicings = params.voicings();
         let voicing = voicings.get(sound.voicing);
         Ok(AttemptRow {
