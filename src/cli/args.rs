@@ -993,7 +993,8 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
     /// Seconds after the word an upload may start and still count [default: the largest
-    /// calibrated latency + 1 s; 4 s without calibration].
+    /// calibrated latency (from the end of playback) + 1.5 s, at least 1.5 s; 4 s
+    /// without calibration].
     #[arg(long, value_name = "S")]
     pub max_latency: Option<f64>,
     /// Plays of the real wake word before the campaign, to measure the latency; the

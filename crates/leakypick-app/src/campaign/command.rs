@@ -238,7 +238,7 @@ impl FuzzCommand {
             design,
             judge: JudgeConfig::default(),
             max_latency_given: max_latency,
-            latency_margin_s: 1.0,
+            latency_margin_s: 1.5,
             calibrate,
             voices,
             rates,
