@@ -11,6 +11,7 @@
 //! Packet (timestamp, wire length, PacketMeta) --Inventory--> per-device counters
 //!                                            --BurstDetector--> Burst events
 //! two windows of one device's frames --probe::compare--> Comparison (p-values)
+//! one device's frames around a spoken word --wakefuzz::AttemptJudge--> woke / quiet
 //! ```
 
 pub mod baseline;
