@@ -357,6 +357,105 @@ fn bad_input_is_a_clear_error_and_stores_nothing() {
     assert!(!data.exists(), "bad input created the data directory");
 }
 
+/// A campaign killed with SIGKILL in the middle loses nothing that was stored (at most
+/// the attempt in flight); resumed from its stored attempts, it finishes with every
+/// word's attempts numbered 1..n, none twice, and exactly as many as the design asks.
+#[test]
+fn kill_9_then_resume_loses_nothing_and_duplicates_nothing() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let mut child = Command::new(helper_program("fuzz_history"))
+        .env(
+            "LEAKYPICK_TEST_FUZZ_HISTORY",
+            format!("{d},adaptive,4,,slow"),
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run fuzz_history");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = 0;
+    while seen < 25 {
+        let line = lines.next().expect("the helper ended early").unwrap();
+        seen = line.trim_start_matches("stored ").parse().unwrap();
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let json = leakypick([
+        "fuzz",
+        "report",
+        "--data-dir",
+        d,
+        "--format",
+        "json",
+        "--attempts",
+    ])
+    .json();
+    let before = of_type(&json, "fuzz_attempt").len();
+    assert!(
+        before >= 25 + 3,
+        "{before} attempts stored, {seen} reported stored"
+    );
+    assert_eq!(of_type(&json, "fuzz_campaign")[0]["state"], "running");
+
+    let out = Command::new(helper_program("fuzz_history"))
+        .env("LEAKYPICK_TEST_FUZZ_HISTORY", format!("{d},resume,5"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let json = leakypick([
+        "fuzz",
+        "report",
+        "--data-dir",
+        d,
+        "--format",
+        "json",
+        "--attempts",
+    ])
+    .json();
+    assert_eq!(of_type(&json, "fuzz_campaign")[0]["state"], "done");
+    let attempts = of_type(&json, "fuzz_attempt");
+    assert!(attempts.len() > before);
+    assert_eq!(
+        attempts
+            .iter()
+            .filter(|a| a["phase"] == "calibrate")
+            .count(),
+        3
+    );
+    for w in of_type(&json, "fuzz_word") {
+        let word = w["word"].as_str().unwrap();
+        let mine: Vec<&&serde_json::Value> = attempts
+            .iter()
+            .filter(|a| a["word"] == word && a["phase"] != "calibrate")
+            .collect();
+        let numbers: Vec<u64> = mine
+            .iter()
+            .map(|a| a["attempt"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            numbers,
+            (1..=mine.len() as u64).collect::<Vec<_>>(),
+            "{word}"
+        );
+        // The adaptive design: 5 screening attempts without a wake, or at most 20.
+        let woke = mine.iter().filter(|a| a["verdict"] == "woke").count();
+        if woke == 0 {
+            assert_eq!(mine.len(), 5, "{word}");
+        } else {
+            assert!(mine.len() <= 20, "{word}");
+        }
+        assert_eq!(w["done"], true, "{word}");
+    }
+}
+
 /// A candidate file that is empty or cannot be read: the error names the file (the
 /// candidates module reads it), nothing is stored.
 #[test]

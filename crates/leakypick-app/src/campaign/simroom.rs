@@ -310,7 +310,8 @@ impl Clock for SimClock {
 /// A whole simulated campaign into `store`: the device wakes on each of `words` with
 /// its probability (and on `alexa` always); voices `slt` and `rms`, 3 calibration
 /// plays, words of 0.8 s, starting at `start`. With `crash_at`, the speaker fails at
-/// that play (the run ends with the error, the campaign stays `running`). Returns the
+/// that play (the run ends with the error, the campaign stays `running`). `on_attempt`
+/// is called after each stored attempt with the number stored by this run. Returns the
 /// campaign's id and how the run ended.
 pub fn simulate_campaign(
     store: &mut Store,
@@ -319,10 +320,9 @@ pub fn simulate_campaign(
     words: &[(&str, f64, usize)],
     start: Timestamp,
     crash_at: Option<usize>,
+    on_attempt: &mut dyn FnMut(usize),
 ) -> Result<(i64, RunEnd), CampaignError> {
-    let mut probs: Vec<(&str, f64)> = vec![("alexa", 1.0)];
-    probs.extend(words.iter().map(|(w, p, _)| (*w, *p)));
-    let device = SimDevice::new(&probs);
+    let device = simulated_device(words);
     let params = Params {
         device: DeviceKey::Mac(device.mac),
         wake_word: "alexa".into(),
@@ -352,17 +352,6 @@ pub fn simulate_campaign(
             distance: *d,
         })
         .collect();
-    let mut book = SoundBook::default();
-    for v in 0..params.voicings().len() {
-        for w in list.iter().map(|w| w.word.as_str()).chain(["alexa"]) {
-            book.insert(Sound {
-                word: w.to_string(),
-                voicing: v,
-                wav: PathBuf::from(format!("{w}.wav")),
-                seconds: 0.8,
-            });
-        }
-    }
     let id = store.create_campaign(&CampaignRow {
         id: 0,
         device: params.device.to_string(),
@@ -375,6 +364,83 @@ pub fn simulate_campaign(
         state: "running".into(),
     })?;
     let mut campaign = Campaign::rebuild(id, params, list, &[]);
+    let end = run_simulated(
+        store,
+        &mut campaign,
+        device,
+        seed,
+        start,
+        crash_at,
+        on_attempt,
+    )?;
+    Ok((id, end))
+}
+
+/// Resumes campaign `id` of `store` (written by [`simulate_campaign`] with the same
+/// `words`) in a new simulated room from `start`: its state comes from its stored
+/// attempts only.
+pub fn resume_simulated(
+    store: &mut Store,
+    id: i64,
+    seed: u64,
+    words: &[(&str, f64, usize)],
+    start: Timestamp,
+    on_attempt: &mut dyn FnMut(usize),
+) -> Result<RunEnd, CampaignError> {
+    let row = store.campaign(id)?.ok_or_else(|| CampaignError::Play {
+        word: String::new(),
+        detail: format!("no campaign {id} to resume"),
+    })?;
+    let bad = |what: &str| CampaignError::Play {
+        word: String::new(),
+        detail: format!("campaign {id} has unreadable {what}"),
+    };
+    let params = super::render::parse_params(&row.params).ok_or_else(|| bad("parameters"))?;
+    let list = super::render::parse_words(&row.candidates).ok_or_else(|| bad("candidates"))?;
+    let rows = store.campaign_attempts(id)?;
+    let mut campaign = Campaign::rebuild(id, params, list, &rows);
+    run_simulated(
+        store,
+        &mut campaign,
+        simulated_device(words),
+        seed,
+        start,
+        None,
+        on_attempt,
+    )
+}
+
+fn simulated_device(words: &[(&str, f64, usize)]) -> SimDevice {
+    let mut probs: Vec<(&str, f64)> = vec![("alexa", 1.0)];
+    probs.extend(words.iter().map(|(w, p, _)| (*w, *p)));
+    SimDevice::new(&probs)
+}
+
+fn run_simulated(
+    store: &mut Store,
+    campaign: &mut Campaign,
+    device: SimDevice,
+    seed: u64,
+    start: Timestamp,
+    crash_at: Option<usize>,
+    on_attempt: &mut dyn FnMut(usize),
+) -> Result<RunEnd, CampaignError> {
+    let mut book = SoundBook::default();
+    for v in 0..campaign.params.voicings().len() {
+        for w in campaign
+            .words
+            .iter()
+            .map(|w| w.word.as_str())
+            .chain([campaign.params.wake_word.as_str()])
+        {
+            book.insert(Sound {
+                word: w.to_string(),
+                voicing: v,
+                wav: PathBuf::from(format!("{w}.wav")),
+                seconds: 0.8,
+            });
+        }
+    }
     let room = SimRoom::new(device, seed, start);
     if let Some(n) = crash_at {
         room.fail_at_play(n);
@@ -388,16 +454,23 @@ pub fn simulate_campaign(
         clock: &clock,
     };
     check_seen(&mut io, &campaign.params)?;
+    let mut stored = 0;
+    let id = campaign.id;
     let end = run(
         &mut io,
         store,
-        &mut campaign,
+        campaign,
         &book,
         &AtomicBool::new(false),
-        &mut |_| {},
+        &mut |e| {
+            if let super::CampaignEvent::Attempt { .. } = e {
+                stored += 1;
+                on_attempt(stored);
+            }
+        },
     )?;
     if end == RunEnd::Done {
         store.set_campaign_state(id, "done")?;
     }
-    Ok((id, end))
+    Ok(end)
 }
