@@ -519,3 +519,117 @@ fn a_device_never_seen_fails_before_playing_and_stores_nothing() {
         "a campaign was stored"
     );
 }
+
+/// The attempt judge on a real Echo capture (Haipeng Li's, five "Alexa" commands about
+/// 23 s apart, each uploading 6-7 s of audio): an attempt whose word ends just before an
+/// upload is judged woken with its onset inside the upload's first second (the burst
+/// detector's 1 s window, `analyze`); an attempt between two uploads, where the Echo
+/// sends only its background traffic, is judged quiet.
+#[test]
+fn the_judge_on_a_real_echo_capture() {
+    use leakypick_app::capture::{read_merged, CaptureSource};
+    use leakypick_core::wakefuzz::{AttemptJudge, JudgeConfig, Verdict};
+    use leakypick_core::{DeviceKey, Packet, Timestamp};
+    let path = crate::util::shared_capture("smart-speakers/haipeng_li__alexa_5_30s.pcap");
+    let mut packets: Vec<Packet> = Vec::new();
+    read_merged(vec![CaptureSource::open(&path).unwrap()], |p| {
+        packets.push(p.clone())
+    })
+    .unwrap();
+    let echo: DeviceKey = "c4:95:00:e3:93:2f".parse().unwrap();
+    // Upload starts (1 s windows) from `leakypick analyze` on this file.
+    let json = leakypick(["analyze", path.to_str().unwrap(), "--format", "json"]).json();
+    let starts: Vec<f64> = of_type(&json, "burst")
+        .iter()
+        .map(|b| b["start"].as_f64().unwrap())
+        .collect();
+    assert_eq!(starts.len(), 5);
+    let at = |s: f64| Timestamp::from_secs_f64(s).unwrap();
+    let judge = |play: f64| {
+        let cfg = JudgeConfig {
+            max_latency_nanos: 2 * Timestamp::NANOS_PER_SEC,
+            ..JudgeConfig::default()
+        };
+        let mut j = AttemptJudge::new(cfg, echo, at(play - 5.0));
+        j.set_play_start(at(play));
+        j.set_play_end(at(play + 1.0));
+        // As the engine does: frames as they come, the verdict asked as time goes.
+        let end = at(play + 4.0);
+        for p in packets
+            .iter()
+            .filter(|p| p.ts >= at(play - 5.0) && p.ts < end)
+        {
+            j.observe(p);
+            let v = j.verdict(p.ts);
+            if v != Verdict::Undecided {
+                return v;
+            }
+        }
+        j.verdict(end)
+    };
+    for s in &starts {
+        match judge(s - 1.5) {
+            Verdict::Woke { onset, .. } => {
+                let o = onset.as_secs_f64();
+                assert!(
+                    o >= s - 0.5 && o < s + 1.0,
+                    "onset {o} for the upload at {s}"
+                );
+            }
+            other => panic!("the upload at {s} was judged {other:?}"),
+        }
+        assert_eq!(
+            judge(s + 10.0),
+            Verdict::Quiet,
+            "between uploads, after {s}"
+        );
+    }
+}
+
+/// Nine hours of a real idle device's background traffic (the Blink hub of
+/// `negatives/`: TLS keep-alives and heartbeats, no audio), judged as back-to-back
+/// attempts of a campaign (a word every 4.5 s): not one false activation.
+#[test]
+fn nine_hours_of_real_heartbeats_never_wake_an_attempt() {
+    use leakypick_app::capture::{read_merged, CaptureSource};
+    use leakypick_core::wakefuzz::{AttemptJudge, JudgeConfig, Verdict};
+    use leakypick_core::{DeviceKey, Packet, Timestamp};
+    let path = crate::util::shared_capture("negatives/blink-security-hub_2019-04-25_idle.pcap");
+    let mut packets: Vec<Packet> = Vec::new();
+    read_merged(vec![CaptureSource::open(&path).unwrap()], |p| {
+        packets.push(p.clone())
+    })
+    .unwrap();
+    let hub: DeviceKey = "00:03:7f:96:d8:ec".parse().unwrap();
+    let first = packets[0].ts;
+    let last = packets[packets.len() - 1].ts;
+    let cfg = JudgeConfig {
+        max_latency_nanos: 2 * Timestamp::NANOS_PER_SEC,
+        ..JudgeConfig::default()
+    };
+    let ns = |s: f64| (s * 1e9) as i64;
+    let (mut attempts, mut woke) = (0, 0);
+    let mut t = Timestamp(first.0 + ns(1.0));
+    while t < last {
+        let mut j = AttemptJudge::new(cfg, hub, Timestamp(t.0 - ns(1.0)));
+        j.set_play_start(t);
+        j.set_play_end(Timestamp(t.0 + ns(1.0)));
+        let end = Timestamp(t.0 + ns(3.5));
+        let from = packets.partition_point(|p| p.ts < Timestamp(t.0 - ns(1.0)));
+        for p in packets[from..].iter().take_while(|p| p.ts < end) {
+            j.observe(p);
+        }
+        match j.verdict(end) {
+            Verdict::Quiet => {}
+            Verdict::Woke { onset, .. } => {
+                woke += 1;
+                eprintln!("false activation at {}", onset.as_secs_f64());
+            }
+            Verdict::Undecided => panic!("undecided at {}", t.as_secs_f64()),
+        }
+        attempts += 1;
+        t = Timestamp(t.0 + ns(4.5));
+    }
+    assert!(attempts > 7_000, "{attempts}");
+    assert_eq!(woke, 0, "false activations among {attempts} attempts");
+}
