@@ -660,7 +660,13 @@ pub fn run(cmd: &FuzzCommand, out: &mut dyn Write) -> Result<()> {
     };
     campaign.id = id;
     let p = plan(&campaign, Some(id), resuming, sounds.mean_seconds());
-    write_plan(&mut std::io::stderr(), &p, Format::Table)?;
+    // The plan first (stdout, in the format asked), then the log while it runs, then
+    // the report.
+    write_plan(out, &p, cmd.format)?;
+    if cmd.format == Format::Csv {
+        writeln!(out)?;
+    }
+    out.flush()?;
     let stop = stop_on_signals()
         .map_err(|e| Error::usage(format!("cannot install the signal handlers: {e}")))?;
     let progress = Progress::items(p.remaining_screening.max(1), "fuzzing");
