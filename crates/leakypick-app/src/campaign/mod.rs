@@ -237,7 +237,8 @@ pub enum CampaignError {
         "the device {device} never reacted to its own wake word `{wake}` in {tries} \
          calibration plays (no upload within {seconds:.0} s of the word): check the \
          volume (--volume), the audio device (--audio-device), the wake word \
-         (--wake-word) and that the device's microphone is on; a campaign would find nothing"
+         (--wake-word) and that the device's microphone is on, then continue with `leakypick fuzz \
+         --resume` (it calibrates again first)"
     )]
     NeverWoke {
         device: DeviceKey,
@@ -417,12 +418,20 @@ pub fn run(
     // Calibration: the real wake word, to measure the latency and to make sure the
     // device reacts at all.
     let wanted = c.params.calibrate as usize;
-    if c.calibration.len() < wanted {
-        while c.calibration.len() < wanted {
-            if stop.load(Ordering::Relaxed) {
+    // Plays still owed: the rest of the calibration; or, when no stored play woke the
+    // device (a campaign stopped by a deaf device, resumed after fixing the volume), a
+    // new round of `wanted` plays (the rest of an interrupted one).
+    let woke_before = c.calibration.iter().any(Option::is_some);
+    let owed = if woke_before || wanted == 0 {
+        wanted.saturating_sub(c.calibration.len())
+    } else {
+        wanted - c.calibration.len() % wanted
+    };
+    if owed > 0 {
+        for _ in 0..owed {
+            if stop.load(Ordering::Relaxed) || !engine.wait_schedule(c, stop, on_event) {
                 return Ok(RunEnd::Stopped);
             }
-            engine.wait_schedule(c, stop, on_event);
             let wake = c.params.wake_word.clone();
             let n = c.calibration.len();
             let voicing = n % c.params.voicings().len();

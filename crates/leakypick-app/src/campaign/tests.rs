@@ -417,6 +417,25 @@ fn a_device_deaf_to_its_own_wake_word_stops_the_campaign_after_calibration() {
     );
     assert!(e.to_string().contains("--volume"));
     assert_eq!(room.plays().len(), 3, "only the calibration was played");
+
+    // Resumed after the volume was fixed: a new round of calibration, then the words.
+    let rows = store.campaign_attempts(1).unwrap();
+    let mut c = Campaign::rebuild(1, c.params.clone(), c.words.clone(), &rows);
+    let room = SimRoom::new(
+        device(),
+        2,
+        Timestamp(T0.0 + 3_600 * Timestamp::NANOS_PER_SEC),
+    );
+    let end = run_in(&room, &mut store, &mut c, &book, &AtomicBool::new(false));
+    assert_eq!(end.unwrap(), RunEnd::Done);
+    let rows = store.campaign_attempts(1).unwrap();
+    let calib: Vec<u32> = rows
+        .iter()
+        .filter(|r| r.phase == "calibrate")
+        .map(|r| r.attempt)
+        .collect();
+    assert_eq!(calib, [1, 2, 3, 4, 5, 6]);
+    assert!(c.records[0].activations > 0, "w00 always wakes the device");
 }
 
 #[test]
