@@ -76,6 +76,12 @@ fn run(cli: Cli) -> Result<()> {
             leakypick_app::monitor::command::run(&args.command(), &mut stdout_lock())
         }
         Command::Probe(args) => leakypick_app::probing::command::run(&args.command(), &mut out),
+        Command::Fuzz(args) => match args.report {
+            Some(cli::FuzzSub::Report(r)) => {
+                leakypick_app::campaign::command::report(&r.command(), &mut out)
+            }
+            None => leakypick_app::campaign::command::run(&args.command(), &mut out),
+        },
         Command::Replay(args) => replay(args, &mut out),
         Command::Phonetic(args) => leakypick_app::phonetic::command::run(&args.command(), &mut out),
         Command::Completions(args) => {

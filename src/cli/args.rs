@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leakypick_app::analyze::command::AnalyzeCommand;
+use leakypick_app::campaign::command::{DesignName, FuzzCommand, FuzzReportCommand};
 use leakypick_app::compare::command::CompareCommand;
 use leakypick_app::compare::WindowSpec;
 use leakypick_app::evaluate::command::{Detectors, EvaluateCommand, LabelsFormat};
@@ -142,6 +143,30 @@ pub enum Command {
         leakypick probe -i eth0 --words \"Alexa,Hey Google\" --sound bark --log probes.jsonl\n  \
         leakypick probe -i eth0 --allowed-hours 09:00-17:00 --quiet-hours 22:00-07:00")]
     Probe(Box<ProbeArgs>),
+    /// Wake-word fuzzing: find the words that wake a voice assistant (false wake words).
+    ///
+    /// Speaks candidate words into the room (TTS and player as for `probe`) and judges
+    /// each attempt from the device's uploads alone: did an upload start within a short
+    /// wait after the word? The wait ends as soon as the traffic decides. The default
+    /// design (adaptive) screens each word a few times (--screen, from --min-probability
+    /// and --recall: 5 by default) and re-tests only the words that woke the device until
+    /// the confidence interval of their activation probability is narrower than
+    /// --precision; --design paper plays every word 10 times like the paper. First the
+    /// real wake word is played --calibrate times to measure the device's latency.
+    /// Every attempt is stored in the history as it ends: `fuzz --resume` continues an
+    /// interrupted campaign, `fuzz report` shows the words found. Needs a build with the
+    /// `live` feature and capture rights, like `probe`.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  \
+        leakypick fuzz --device 68:db:f5:90:19:64 -i eth0 --wake-word alexa --dry-run\n  \
+        leakypick fuzz --device 68:db:f5:90:19:64 -i eth0 --candidates dict,simple --random 200\n  \
+        leakypick fuzz --device 192.168.1.20 -i br0 --candidates words.txt --design paper\n  \
+        leakypick fuzz --resume -i eth0\n  \
+        leakypick fuzz report --format json --attempts\n  \
+        leakypick fuzz report --campaign 2 --plot words.svg"
+    )]
+    Fuzz(Box<FuzzArgs>),
     /// The last probing session's verdicts, from the history.
     #[command(after_help = "Examples:\n  \
         leakypick report\n  \
@@ -908,6 +933,218 @@ pub struct ManArgs {
     /// instead of printing the main page.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `--design`: how often each word is spoken.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum DesignArg {
+    /// Screen every word, re-test only the words that woke the device (the default).
+    Adaptive,
+    /// Every word --max-attempts times (10), as in the paper.
+    Paper,
+}
+
+#[derive(Args, Debug)]
+pub struct FuzzArgs {
+    #[command(subcommand)]
+    pub report: Option<FuzzSub>,
+    /// The device to fuzz: its MAC address (or IP address), as `leakypick devices` lists it.
+    #[arg(long, value_name = "MAC|IP")]
+    pub device: Option<DeviceKey>,
+    /// Network interface to capture on (live builds; needs the same rights as `monitor`).
+    #[arg(short = 'i', long, value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// The device's wake word [default: alexa].
+    #[arg(long, value_name = "WORD")]
+    pub wake_word: Option<String>,
+    /// Candidate sources, comma-separated: dict (CMU dictionary words with a phoneme
+    /// count near the wake word's), common, simple (random simple English words), or a
+    /// file with one word per line [default: dict, unless --words is given].
+    #[arg(long, value_name = "SOURCES", value_delimiter = ',')]
+    pub candidates: Option<Vec<String>>,
+    /// Words to try, comma-separated (before the --candidates selection).
+    #[arg(long, value_name = "WORDS", value_delimiter = ',')]
+    pub words: Option<Vec<String>>,
+    /// Phoneme-count window around the wake word's for dict (1: the same count ±1) [default: 1].
+    #[arg(long, value_name = "N")]
+    pub phonemes: Option<u32>,
+    /// How many random words the simple source gives [default: 100].
+    #[arg(long, value_name = "N")]
+    pub random: Option<usize>,
+    /// Seed of the random choice [default: 0].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// At most N candidates in all.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// TTS voices rotated across the attempts of a word, comma-separated
+    /// [default: slt,rms,awb for flite, the default voice for espeak-ng].
+    #[arg(long, value_name = "VOICES", value_delimiter = ',')]
+    pub voices: Option<Vec<String>>,
+    /// Speaking rates rotated with the voices, comma-separated, 1 = normal [default: 1.0].
+    #[arg(long, value_name = "RATES", value_delimiter = ',')]
+    pub rates: Option<Vec<f64>>,
+    /// How often each word is spoken [default: adaptive].
+    #[arg(long, value_enum)]
+    pub design: Option<DesignArg>,
+    /// Adaptive: screening attempts per word [default: the smallest n with
+    /// (1 - min-probability)^n <= 1 - recall, 5].
+    #[arg(long, value_name = "N")]
+    pub screen: Option<u32>,
+    /// Adaptive: the smallest activation probability screening must find [default: 0.5].
+    #[arg(long, value_name = "P")]
+    pub min_probability: Option<f64>,
+    /// Adaptive: the share of such words screening must find [default: 0.95].
+    #[arg(long, value_name = "R")]
+    pub recall: Option<f64>,
+    /// Adaptive: re-test a word until the half-width of its 95 % Clopper-Pearson
+    /// interval is at most X [default: 0.15].
+    #[arg(long, value_name = "X")]
+    pub precision: Option<f64>,
+    /// Most attempts per word [default: 20 adaptive, 10 paper].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Seconds after the word an upload may start and still count [default: the largest
+    /// calibrated latency (from the end of playback) + 1.5 s, at least 1.5 s; 4 s
+    /// without calibration].
+    #[arg(long, value_name = "S")]
+    pub max_latency: Option<f64>,
+    /// Plays of the real wake word before the campaign, to measure the latency; the
+    /// campaign refuses to run if none wakes the device (0: none) [default: 3].
+    #[arg(long, value_name = "N")]
+    pub calibrate: Option<u32>,
+    /// Seconds of quiet (no upload stream) before each word is played [default: 1].
+    #[arg(long, value_name = "S")]
+    pub settle: Option<f64>,
+    /// Seconds to wait for the device to show up on the interface [default: 30].
+    #[arg(long, value_name = "S")]
+    pub seen_wait: Option<f64>,
+    /// Text to speech program [default: flite].
+    #[arg(long, value_enum)]
+    pub tts: Option<TtsArg>,
+    /// How to play: paplay (PulseAudio), aplay (ALSA), or a command line in which {}
+    /// is replaced by the WAV file.
+    #[arg(long, value_name = "PLAYER", default_value = "paplay")]
+    pub player: String,
+    /// Audio device for paplay (a sink name) or aplay (an ALSA device).
+    #[arg(long, value_name = "DEVICE")]
+    pub audio_device: Option<String>,
+    /// Playback volume in percent (paplay only).
+    #[arg(long, value_name = "PCT")]
+    pub volume: Option<u32>,
+    /// Where synthesized words are cached (default: <data dir>/probes).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// BPF filter for the capture.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Only play within these local hours; outside them the campaign pauses.
+    #[arg(long, value_name = "HH:MM-HH:MM", value_parser = clap::value_parser!(DailySpan))]
+    pub allowed_hours: Option<DailySpan>,
+    /// Never play within these local hours (the campaign pauses).
+    #[arg(long, value_name = "HH:MM-HH:MM", value_parser = clap::value_parser!(DailySpan))]
+    pub quiet_hours: Option<DailySpan>,
+    /// Continue the latest unfinished campaign (parameters given must match its own).
+    #[arg(long)]
+    pub resume: bool,
+    /// Continue this campaign (see `fuzz report`).
+    #[arg(long, value_name = "ID")]
+    pub campaign: Option<i64>,
+    /// Print the candidates, the plan and the estimated duration; play and capture nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    /// Output format of the plan and the final report.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FuzzSub {
+    /// The words a campaign found: per word, grouped like the paper's Table 5, the
+    /// phonetic distances; read from the history (never written).
+    #[command(after_help = "Examples:\n  \
+        leakypick fuzz report\n  \
+        leakypick fuzz report --campaign 2 --format json --attempts\n  \
+        leakypick fuzz report --plot words.svg")]
+    Report(FuzzReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FuzzReportArgs {
+    /// The campaign [default: the latest].
+    #[arg(long, value_name = "ID")]
+    pub campaign: Option<i64>,
+    /// Also every attempt (word, voice, verdict, latency, upload).
+    #[arg(long)]
+    pub attempts: bool,
+    /// Write the chart of activation probability against phonetic distance (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+impl FuzzReportArgs {
+    pub fn command(self) -> FuzzReportCommand {
+        FuzzReportCommand {
+            campaign: self.campaign,
+            data_dir: self.data.data_dir,
+            format: self.format.format.into(),
+            plot: self.plot,
+            attempts: self.attempts,
+        }
+    }
+}
+
+impl FuzzArgs {
+    pub fn command(self) -> FuzzCommand {
+        FuzzCommand {
+            interface: self.interface,
+            device: self.device,
+            wake_word: self.wake_word,
+            candidates: self.candidates,
+            words: self.words,
+            phonemes: self.phonemes,
+            random: self.random,
+            limit: self.limit,
+            seed: self.seed,
+            voices: self.voices,
+            rates: self.rates,
+            design: self.design.map(|d| match d {
+                DesignArg::Adaptive => DesignName::Adaptive,
+                DesignArg::Paper => DesignName::Paper,
+            }),
+            screen: self.screen,
+            min_probability: self.min_probability,
+            recall: self.recall,
+            precision: self.precision,
+            max_attempts: self.max_attempts,
+            max_latency: self.max_latency,
+            calibrate: self.calibrate,
+            settle: self.settle,
+            seen_wait: self.seen_wait,
+            tts: self.tts.map(|t| match t {
+                TtsArg::Flite => TtsProgram::Flite,
+                TtsArg::EspeakNg => TtsProgram::EspeakNg,
+            }),
+            player: self.player,
+            audio_device: self.audio_device,
+            volume: self.volume,
+            cache_dir: self.cache_dir,
+            filter: self.filter,
+            allowed_hours: self.allowed_hours,
+            quiet_hours: self.quiet_hours,
+            data_dir: self.data.data_dir,
+            resume: self.resume,
+            campaign: self.campaign,
+            dry_run: self.dry_run,
+            format: self.format.into(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

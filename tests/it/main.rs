@@ -9,6 +9,7 @@ mod compare;
 mod config;
 mod errors;
 mod evaluate;
+mod fuzz;
 #[cfg(feature = "live")]
 mod live;
 mod monitor;

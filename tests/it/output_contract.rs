@@ -398,3 +398,23 @@ fn name_csv_carries_the_device_name_record() {
     assert_eq!(json[0]["name"], "Kitchen Echo");
     assert_same_records("name", &json, &csv);
 }
+
+#[test]
+fn fuzz_report_csv_carries_the_json_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::fuzz::simulated_history(tmp.path(), "adaptive", 1, None);
+    let dir = tmp.path().display().to_string();
+    let (json, csv) = both(&["fuzz", "report", "--data-dir", &dir, "--attempts"]);
+    assert_same_records("fuzz report", &json, &csv);
+    let (json, csv) = both(&[
+        "fuzz",
+        "--device",
+        ECHO,
+        "--words",
+        "elixir,mixer",
+        "--dry-run",
+        "--data-dir",
+        &dir,
+    ]);
+    assert_same_records("fuzz --dry-run", &json, &csv);
+}

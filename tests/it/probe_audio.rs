@@ -984,3 +984,40 @@ fn probe_audio_testbed_devices_hear_the_generated_sounds() {
         }
     }
 }
+
+/// `prepare_speech` (fuzz campaigns): a word at several speaking rates, each its own
+/// cached file; rate 1 is the very file `prepare` makes; faster is shorter. For both
+/// TTS programs.
+#[test]
+fn speech_at_several_rates() {
+    require_tool("flite");
+    require_tool("espeak-ng");
+    let dir = tempfile::tempdir().unwrap();
+    for tts in [Tts::Flite { voice: None }, Tts::EspeakNg { voice: None }] {
+        let o = AudioOptions {
+            tts: tts.clone(),
+            ..opts(dir.path())
+        };
+        let words = strings(&["Alexa"]);
+        let mut n = 0;
+        let at = |rate: f64, n: &mut usize| {
+            audio::prepare_speech(&words, rate, &o, &mut || *n += 1)
+                .unwrap()
+                .remove(0)
+        };
+        let (slow, normal, fast) = (at(0.5, &mut n), at(1.0, &mut n), at(2.0, &mut n));
+        assert_eq!(n, 3);
+        assert!(
+            slow.seconds > normal.seconds && normal.seconds > fast.seconds,
+            "{tts:?}: {} {} {}",
+            slow.seconds,
+            normal.seconds,
+            fast.seconds
+        );
+        assert!(slow.wav != normal.wav && normal.wav != fast.wav);
+        let probe = audio::prepare(&words, &[], &[], &o).unwrap().remove(0);
+        assert_eq!(probe.wav, normal.wav, "rate 1 shares probe's cache");
+    }
+    let e = audio::prepare_speech(&strings(&[" "]), 1.0, &opts(dir.path()), &mut || {});
+    assert!(matches!(e, Err(AudioError::EmptyWord)));
+}

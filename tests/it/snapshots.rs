@@ -289,9 +289,69 @@ fn help_of_every_command() {
     check("no-command", &[]);
     for cmd in [
         "analyze", "compare", "simulate", "evaluate", "devices", "events", "name", "monitor",
-        "probe", "report", "replay", "phonetic",
+        "probe", "report", "replay", "phonetic", "fuzz",
     ] {
         check(&format!("help-{cmd}"), &[cmd, "--help"]);
+    }
+    check("help-fuzz-report", &["fuzz", "report", "--help"]);
+}
+
+/// `fuzz report` on campaigns of the simulated engine (`examples/fuzz_history.rs`, in
+/// virtual time from a fixed start, seeded: the same bytes every run), and the plan of
+/// `fuzz --dry-run`.
+#[test]
+fn fuzz_report_of_simulated_campaigns() {
+    let tmp = Tmp::new();
+    check(
+        "fuzz-report-no-history",
+        &["fuzz", "report", "--data-dir", &tmp.arg("none")],
+    );
+    for (design, seed) in [("adaptive", 1), ("paper", 2)] {
+        let dir = tmp.arg(design);
+        let out = Command::new(crate::util::helper_program("fuzz_history"))
+            .env(
+                "LEAKYPICK_TEST_FUZZ_HISTORY",
+                format!("{dir},{design},{seed}"),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for f in FORMATS {
+            check(
+                &format!("fuzz-report-{design}-{f}"),
+                &["fuzz", "report", "--data-dir", &dir, "--format", f],
+            );
+        }
+    }
+    let dir = tmp.arg("adaptive");
+    check(
+        "fuzz-report-attempts-table",
+        &["fuzz", "report", "--data-dir", &dir, "--attempts"],
+    );
+    check(
+        "fuzz-report-unknown-campaign",
+        &["fuzz", "report", "--data-dir", &dir, "--campaign", "7"],
+    );
+    for f in FORMATS {
+        check(
+            &format!("fuzz-dry-run-{f}"),
+            &[
+                "fuzz",
+                "--device",
+                ECHO,
+                "--words",
+                "elixir,mixer,lecture,table",
+                "--dry-run",
+                "--data-dir",
+                &tmp.arg("dry"),
+                "--format",
+                f,
+            ],
+        );
     }
 }
 

@@ -61,7 +61,7 @@ fn round_trips_devices_traffic_detections_baselines() {
     let data = dir.path().join("nested/data");
     let mut store = Store::open(&data).expect("open");
     assert_eq!(store.path(), data.join(FILE_NAME));
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(store.schema_version().expect("version"), 4);
 
     let echo = mac("f0:27:2d:11:22:33");
     let cam = mac("00:17:88:aa:bb:cc");
@@ -323,7 +323,7 @@ fn migrates_an_empty_file() {
     let file = dir.path().join(FILE_NAME);
     std::fs::write(&file, b"").expect("empty file");
     let mut store = Store::open(dir.path()).expect("open empty file");
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(store.schema_version().expect("version"), 4);
     store
         .add_detection(&detection(mac("aa:bb:cc:00:00:02"), 1, 2))
         .expect("usable");
@@ -358,7 +358,7 @@ fn refuses_a_database_from_a_newer_version_without_touching_it() {
             err,
             StoreError::TooNew {
                 found: 99,
-                supported: 3,
+                supported: 4,
                 ..
             }
         ),
@@ -828,7 +828,7 @@ fn migrates_a_v2_database_without_losing_rows() {
 
     // A writer migrates it.
     let store = Store::open(dir.path()).expect("migrate");
-    assert_eq!(store.schema_version().expect("version"), 3);
+    assert_eq!(store.schema_version().expect("version"), 4);
     let echo = mac("f0:27:2d:11:22:33");
     let devices = store.devices().expect("devices");
     assert_eq!(devices.len(), 2);
@@ -933,4 +933,40 @@ fn history_csv_and_json_follow_the_output_contract() {
     assert!(text.contains("PEAK KBIT/S"), "{text}");
     assert!(!text.contains("B/S"), "{text}");
     assert!(text.contains(" 98.8 "), "98765.5 bit/s: {text}");
+}
+
+/// Schema 4 (fuzz campaigns): a schema-3 history is read as it is by `fuzz report`
+/// (no campaign yet, nothing written) and gains the campaign tables when a writer opens
+/// it, without losing a row.
+#[test]
+fn a_v3_database_reads_without_campaigns_and_migrates_to_v4() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_s = dir.path().to_str().expect("utf-8");
+    let db = dir.path().join(FILE_NAME);
+    {
+        let conn = rusqlite::Connection::open(&db).expect("create v3 db");
+        let _: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .expect("wal");
+        for step in &leakypick_app::history::schema::MIGRATIONS[..3] {
+            conn.execute_batch(step).expect("v3 step");
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO devices (device, first_seen, last_seen, vendor, user_name, hostnames)
+                 VALUES ('f0:27:2d:11:22:33', 1, 2, NULL, 'Kitchen', '[]');",
+        )
+        .expect("v3 rows");
+    }
+    let before = file_bytes(&db);
+    let r = crate::util::leakypick(["fuzz", "report", "--data-dir", data_s]);
+    assert!(r.fails().contains("no fuzz campaign"), "{}", r.stderr);
+    let devices = crate::util::leakypick(["devices", "--format", "json", "--data-dir", data_s]);
+    assert_eq!(devices.json().len(), 1);
+    assert_eq!(file_bytes(&db), before, "a reader upgraded the file");
+
+    let store = Store::open(dir.path()).expect("migrate");
+    assert_eq!(store.schema_version().expect("version"), 4);
+    assert_eq!(store.devices().expect("devices").len(), 1);
+    assert!(store.latest_campaign(false).expect("campaigns").is_none());
 }

@@ -62,6 +62,15 @@ impl Progress {
             (false, true) => "{spinner} {msg} {bytes} ({elapsed})",
             (false, false) => "{spinner} {msg} ({elapsed})",
         };
+        Progress::with_template(len, template, message, after)
+    }
+
+    fn with_template(
+        len: Option<u64>,
+        template: &'static str,
+        message: &'static str,
+        after: &'static str,
+    ) -> Self {
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
@@ -122,6 +131,35 @@ impl Progress {
             "simulating",
             "writing the files",
         )
+    }
+
+    /// A bar over `len` items counted one by one (`fuzz`: words synthesized, attempts
+    /// played), with the count and the time left; the message can change as the work
+    /// goes ([`Progress::say`]).
+    pub fn items(len: u64, message: &'static str) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress::hidden();
+        }
+        Progress::with_template(
+            Some(len.max(1)),
+            "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed}, {eta} left)",
+            message,
+            "",
+        )
+    }
+
+    /// Replaces the bar's message (e.g. "fuzzing: 3 words found").
+    pub fn say(&self, message: String) {
+        if let Some(i) = &self.inner {
+            i.bar.set_message(message);
+        }
+    }
+
+    /// Changes how many units the work has in all.
+    pub fn set_length(&self, len: u64) {
+        if let Some(i) = &self.inner {
+            i.bar.set_length(len.max(1));
+        }
     }
 
     /// Adds `n` units.

@@ -11,6 +11,7 @@
 //! Packet (timestamp, wire length, PacketMeta) --Inventory--> per-device counters
 //!                                            --BurstDetector--> Burst events
 //! two windows of one device's frames --probe::compare--> Comparison (p-values)
+//! one device's frames around a spoken word --wakefuzz::AttemptJudge--> woke / quiet
 //! ```
 
 pub mod baseline;
@@ -25,6 +26,7 @@ pub mod session;
 pub mod sim;
 pub mod stats;
 pub mod time;
+pub mod wakefuzz;
 
 pub use burst::{Burst, BurstConfig, BurstDetector, BurstOnset};
 pub use decode::{decode, HostnameHint, HostnameSource, LinkType, PacketMeta};

@@ -28,6 +28,7 @@
 //! The schema lives in [`schema`] as numbered migrations (`PRAGMA user_version`).
 //! Times are the core's [`Timestamp`] (nanoseconds since the epoch) throughout.
 
+mod campaigns;
 pub mod command;
 mod error;
 pub mod render;
@@ -44,6 +45,7 @@ use leakypick_core::DeviceKey;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
+pub use campaigns::{AttemptRow, CampaignRow};
 pub use error::StoreError;
 
 /// The database's file name inside the data directory.

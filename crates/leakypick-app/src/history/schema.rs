@@ -154,6 +154,42 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX detections_by_end ON detections (end);
     CREATE INDEX detections_by_written ON detections (written);
     ",
+    // Version 4: wake-word fuzzing campaigns (`leakypick fuzz`) and their attempts, each
+    // attempt committed as it ends. `params` and `candidates` are JSON (the design and
+    // every parameter; the candidate words with their phonetic data); `state` is
+    // `running`, `stopped` or `done`. An attempt's `verdict` is `woke` or `quiet`;
+    // `latency` is nanoseconds from the end of playback to the upload's onset.
+    "
+    CREATE TABLE campaigns (
+        id          INTEGER PRIMARY KEY,
+        device      TEXT NOT NULL,
+        wake_word   TEXT NOT NULL,
+        design      TEXT NOT NULL,
+        params      TEXT NOT NULL DEFAULT '{}',
+        candidates  TEXT NOT NULL DEFAULT '[]',
+        created     INTEGER NOT NULL,
+        updated     INTEGER NOT NULL,
+        state       TEXT NOT NULL
+    );
+    CREATE TABLE campaign_attempts (
+        campaign    INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+        word        TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        phase       TEXT NOT NULL,
+        voice       TEXT,
+        rate        REAL NOT NULL,
+        play_start  INTEGER NOT NULL,
+        play_end    INTEGER NOT NULL,
+        verdict     TEXT NOT NULL,
+        onset       INTEGER,
+        latency     INTEGER,
+        upload_end  INTEGER,
+        bytes       INTEGER NOT NULL DEFAULT 0,
+        packets     INTEGER NOT NULL DEFAULT 0,
+        written     INTEGER NOT NULL,
+        PRIMARY KEY (campaign, phase, word, attempt)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Tables every leakypick history has (from version 1 on): a database without them is
@@ -172,10 +208,24 @@ pub const TABLES: &[&str] = &[
 /// for the monitor to upgrade the file). Unqualified names resolve to the `temp` schema
 /// first, so the readers' queries work unchanged. A new migration step must extend this.
 pub fn read_compat(version: i64) -> Option<String> {
-    if !(1..=2).contains(&version) {
+    if !(1..=3).contains(&version) {
         return None;
     }
-    let mut sql = String::from(
+    // Version 3 lacks only the campaigns: empty views stand in for them.
+    let campaigns = "
+        CREATE TEMP VIEW campaigns AS SELECT 0 AS id, '' AS device, '' AS wake_word,
+            '' AS design, '{}' AS params, '[]' AS candidates, 0 AS created, 0 AS updated,
+            '' AS state WHERE 0;
+        CREATE TEMP VIEW campaign_attempts AS SELECT 0 AS campaign, '' AS word, 0 AS attempt,
+            '' AS phase, NULL AS voice, 1.0 AS rate, 0 AS play_start, 0 AS play_end,
+            '' AS verdict, NULL AS onset, NULL AS latency, NULL AS upload_end, 0 AS bytes,
+            0 AS packets, 0 AS written WHERE 0;
+        ";
+    if version == 3 {
+        return Some(campaigns.to_string());
+    }
+    let mut sql = String::from(campaigns);
+    sql.push_str(
         "
         CREATE TEMP VIEW devices AS SELECT mac AS device, first_seen, last_seen, vendor,
             user_name, hostnames FROM main.devices;

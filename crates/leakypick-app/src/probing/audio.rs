@@ -399,7 +399,7 @@ pub fn prepare(
     if !words.is_empty() {
         let tts = resolve_tts(opts)?;
         for text in &words {
-            let (wav, seconds) = speak_cached(&tts, text, &cache_dir, opts)?;
+            let (wav, seconds) = speak_cached(&tts, text, 1.0, &cache_dir, opts)?;
             out.push(ProbeSound {
                 name: probe_name(text),
                 kind: ProbeKind::Speech {
@@ -421,6 +421,45 @@ pub fn prepare(
     }
     out.extend(file_probes);
     make_names_unique(&mut out);
+    Ok(out)
+}
+
+/// Speaks each word at `rate` (1.0 = normal; flite `duration_stretch`, espeak-ng words
+/// per minute) into the cache, like [`prepare`] does for words, calling `on_word` after
+/// each (for a progress bar). The result has one sound per word, in order, named by
+/// [`probe_name`] (not made unique: the caller keys them by word).
+pub fn prepare_speech(
+    words: &[String],
+    rate: f64,
+    opts: &AudioOptions,
+    on_word: &mut dyn FnMut(),
+) -> Result<Vec<ProbeSound>, AudioError> {
+    if words.iter().any(|w| w.trim().is_empty()) {
+        return Err(AudioError::EmptyWord);
+    }
+    if words.is_empty() {
+        return Err(AudioError::NoProbes);
+    }
+    let cache_dir = absolute(&opts.cache_dir);
+    fs::create_dir_all(&cache_dir).map_err(|io| AudioError::Cache {
+        dir: cache_dir.clone(),
+        io,
+    })?;
+    let tts = resolve_tts(opts)?;
+    let mut out = Vec::with_capacity(words.len());
+    for text in words {
+        let text = text.trim();
+        let (wav, seconds) = speak_cached(&tts, text, rate, &cache_dir, opts)?;
+        out.push(ProbeSound {
+            name: probe_name(text),
+            kind: ProbeKind::Speech {
+                text: text.to_string(),
+            },
+            wav,
+            seconds,
+        });
+        on_word();
+    }
     Ok(out)
 }
 
@@ -668,17 +707,29 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 fn speak_cached(
     tts: &ResolvedTts,
     text: &str,
+    rate: f64,
     cache_dir: &Path,
     opts: &AudioOptions,
 ) -> Result<(PathBuf, f64), AudioError> {
-    let wav = cache_dir.join(speech_cache_name(tts.program, tts.voice.as_deref(), text));
+    let name = speech_cache_name(tts.program, tts.voice.as_deref(), text);
+    let name = if rate == 1.0 {
+        name
+    } else {
+        // Another rate is another file; the name at rate 1 stays what it always was.
+        format!(
+            "{}-r{:.0}.wav",
+            name.trim_end_matches(".wav"),
+            rate * 1000.0
+        )
+    };
+    let wav = cache_dir.join(name);
     if let Ok(info) = wav_info(&wav) {
         if info.frames > 0 {
             return Ok((wav, info.seconds));
         }
     }
     let tmp = temp_path(&wav);
-    let result = synthesize(tts, text, &tmp, opts).and_then(|()| {
+    let result = synthesize(tts, text, rate, &tmp, opts).and_then(|()| {
         let info = wav_info(&tmp).map_err(|detail| AudioError::Speech {
             program: tts.program.to_string(),
             text: text.to_string(),
@@ -709,6 +760,7 @@ fn speak_cached(
 fn synthesize(
     tts: &ResolvedTts,
     text: &str,
+    rate: f64,
     out: &Path,
     opts: &AudioOptions,
 ) -> Result<(), AudioError> {
@@ -717,11 +769,22 @@ fn synthesize(
         if let Some(v) = &tts.voice {
             args.extend(["-voice".into(), v.into()]);
         }
+        if rate != 1.0 {
+            // flite stretches durations: 2 is half as fast.
+            args.extend([
+                "--setf".into(),
+                format!("duration_stretch={:.3}", 1.0 / rate).into(),
+            ]);
+        }
         args.extend(["-t".into(), text.into(), "-o".into(), out.into()]);
         None
     } else {
         if let Some(v) = &tts.voice {
             args.extend(["-v".into(), v.into()]);
+        }
+        if rate != 1.0 {
+            // espeak-ng speaks 175 words per minute by default.
+            args.extend(["-s".into(), format!("{:.0}", 175.0 * rate).into()]);
         }
         // The text on standard input: a text starting with `-` is not an option.
         args.extend(["-w".into(), out.into(), "--stdin".into()]);
