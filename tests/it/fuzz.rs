@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::util::{helper_program, leakypick, of_type};
-use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
@@ -647,6 +646,7 @@ fn nine_hours_of_real_heartbeats_never_wake_an_attempt() {
 #[test]
 fn a_campaign_on_the_testbed_finds_the_false_wake_word_the_device_log_confirms() {
     use crate::testbed::Testbed;
+    use serde_json::Value;
     let tb = Testbed {
         state: tempfile::Builder::new()
             .prefix("lpk-fuzz-")
@@ -693,7 +693,7 @@ fn a_campaign_on_the_testbed_finds_the_false_wake_word_the_device_log_confirms()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "fuzz failed: {stderr}");
-    let report = leakypick(&[
+    let report = leakypick([
         "fuzz",
         "report",
         "--attempts",
