@@ -50,8 +50,8 @@ def truth():
     return p
 
 
-def testbed(state, prefix, *args):
-    return subprocess.run([sys.executable, TESTBED, "--state", state, "--prefix", prefix, *args],
+def testbed(state, prefix, command, *args):
+    return subprocess.run([sys.executable, TESTBED, command, "--state", state, "--prefix", prefix, *args],
                           check=True, capture_output=True, text=True)
 
 
@@ -140,7 +140,7 @@ def main():
             t.join()
     finally:
         for state, prefix in beds:
-            subprocess.run([sys.executable, TESTBED, "--state", state, "--prefix", prefix, "down"],
+            subprocess.run([sys.executable, TESTBED, "down", "--state", state, "--prefix", prefix],
                            capture_output=True)
     if set(out) != {"adaptive", "paper"}:
         raise SystemExit("a campaign did not finish: %s" % sorted(out))
