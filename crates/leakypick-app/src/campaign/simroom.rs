@@ -307,6 +307,28 @@ impl Clock for SimClock {
     }
 }
 
+/// The parameters of a campaign in the simulated room: voices `slt` and `rms`, 3
+/// calibration plays, a 1 s latency margin, the default judge; no candidate selection.
+pub fn sim_params(design: Design, mac: Mac) -> Params {
+    Params {
+        device: DeviceKey::Mac(mac),
+        wake_word: "alexa".into(),
+        design,
+        judge: JudgeConfig::default(),
+        max_latency_given: None,
+        latency_margin_s: 1.0,
+        calibrate: 3,
+        voices: vec!["slt".into(), "rms".into()],
+        rates: vec![1.0],
+        settle_s: 1.0,
+        quiet_wait_s: 60.0,
+        max_stream_s: 30.0,
+        seen_wait_s: 30.0,
+        tts: "flite".into(),
+        selection: SelectionParams::default(),
+    }
+}
+
 /// A whole simulated campaign into `store`: the device wakes on each of `words` with
 /// its probability (and on `alexa` always); voices `slt` and `rms`, 3 calibration
 /// plays, words of 0.8 s, starting at `start`. With `crash_at`, the speaker fails at
@@ -323,26 +345,8 @@ pub fn simulate_campaign(
     on_attempt: &mut dyn FnMut(usize),
 ) -> Result<(i64, RunEnd), CampaignError> {
     let device = simulated_device(words);
-    let params = Params {
-        device: DeviceKey::Mac(device.mac),
-        wake_word: "alexa".into(),
-        design,
-        judge: JudgeConfig::default(),
-        max_latency_given: None,
-        latency_margin_s: 1.0,
-        calibrate: 3,
-        voices: vec!["slt".into(), "rms".into()],
-        rates: vec![1.0],
-        settle_s: 1.0,
-        quiet_wait_s: 60.0,
-        max_stream_s: 30.0,
-        seen_wait_s: 30.0,
-        tts: "flite".into(),
-        selection: SelectionParams {
-            words: words.iter().map(|(w, _, _)| w.to_string()).collect(),
-            ..SelectionParams::default()
-        },
-    };
+    let mut params = sim_params(design, device.mac);
+    params.selection.words = words.iter().map(|(w, _, _)| w.to_string()).collect();
     let list: Vec<Word> = words
         .iter()
         .map(|(w, _, d)| Word {

@@ -7,29 +7,13 @@
 use super::simroom::{SimDevice, SimRoom};
 use super::*;
 use crate::history::Store;
-use leakypick_core::wakefuzz::{Design, JudgeConfig};
+use leakypick_core::wakefuzz::Design;
 use std::sync::atomic::AtomicBool;
 
 const T0: Timestamp = Timestamp(1_800_000_000 * Timestamp::NANOS_PER_SEC);
 
 fn params(design: Design, device: &SimDevice) -> Params {
-    Params {
-        device: DeviceKey::Mac(device.mac),
-        wake_word: "alexa".into(),
-        design,
-        judge: JudgeConfig::default(),
-        max_latency_given: None,
-        latency_margin_s: 1.0,
-        calibrate: 3,
-        voices: vec!["slt".into(), "rms".into()],
-        rates: vec![1.0],
-        settle_s: 1.0,
-        quiet_wait_s: 60.0,
-        max_stream_s: 30.0,
-        seen_wait_s: 30.0,
-        tts: "flite".into(),
-        selection: SelectionParams::default(),
-    }
+    simroom::sim_params(design, device.mac)
 }
 
 fn words(list: &[&str]) -> Vec<Word> {
